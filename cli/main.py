@@ -1,0 +1,27 @@
+"""The ``deskbridge`` command line: one typer app, one module per command group.
+
+Each command module registers itself on :data:`app` when imported; the import
+list at the bottom is the table of contents.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="deskbridge",
+    help="Escalate at-risk support tickets inside Zendesk, ServiceNow and Jira Service Management.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print deskbridge's version."""
+    from importlib.metadata import version as _version
+
+    typer.echo(_version("deskbridge"))
+
+
+# Command modules (each adds its commands to `app`).

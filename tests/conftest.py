@@ -1,0 +1,18 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAYLOADS = ROOT.parent / "shared" / "reference" / "payloads"
+
+
+@pytest.fixture(scope="session")
+def payloads_dir() -> Path:
+    """The recorded real API payloads (../shared/reference/payloads)."""
+    if not PAYLOADS.is_dir():
+        pytest.fail(f"reference payloads not found at {PAYLOADS}: CI clones main with shared/ beside it")
+    return PAYLOADS
