@@ -241,8 +241,13 @@ class FaultMiddleware:
             record()
             return
         if fault.kind == "reset":
-            status_box["status"] = 0
+            # Promise a body, send part of it, then drop the connection: the client
+            # sees a broken connection (requests: ChunkedEncodingError/ConnectionError).
+            # The emulator never ran, so no write was applied.
             record()
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+            await send({"type": "http.response.body", "body": b'{"partial":', "more_body": True})
             raise ConnectionResetError("sandbox: injected connection reset")
         response = self._fault_response(fault)
         await response(scope, receive, logging_send)
