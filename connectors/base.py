@@ -1,0 +1,84 @@
+"""The shape every connector has, and the error translation they share.
+
+A helpdesk connector has three verbs: pull the changes since a cursor as pages
+of normalized tickets (plus the cursor to commit after each page), fetch given
+tickets again (for time-based re-evaluation and the full history a handoff note
+needs), and apply write plans, answering one result per ticket. Salesforce only
+enriches: accounts by id. Connectors return model objects; they never decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from connectors.calls import CallCounter
+from core.actions import WritePlan, WriteResult
+from core.errors import APIError, ConflictError, FatalAPIError, RetriableAPIError
+from core.model import Account, Quarantined, System, Ticket
+
+
+@dataclass
+class Page:
+    """One page of changes. Commit ``cursor`` only after the page's tickets are handled."""
+
+    tickets: list[Ticket]
+    quarantined: list[Quarantined] = field(default_factory=list)
+    cursor: str | None = None
+    raw_count: int = 0  # records the API returned, before de-duplication
+
+
+@runtime_checkable
+class HelpdeskConnector(Protocol):
+    system: System
+    calls: CallCounter
+
+    def pull_changes(self, cursor: str | None, *, start: datetime) -> Iterator[Page]:
+        """Changed tickets since ``cursor`` (or since ``start`` on a first run), page by page."""
+
+    def fetch_tickets(self, ids: Sequence[str], *, full_history: bool = False) -> tuple[list[Ticket], list[Quarantined]]:
+        """These tickets as they are now, in bulk; ``full_history`` adds every comment."""
+
+    def apply(self, plans: Sequence[WritePlan]) -> list[WriteResult]:
+        """Write the plans, one result per plan, never overwriting a human's newer edit."""
+
+
+@runtime_checkable
+class AccountSource(Protocol):
+    calls: CallCounter
+
+    def accounts(self, account_ids: Iterable[str]) -> dict[str, Account]:
+        """Accounts by id; unknown ids get the default tier (``known=False``), never an error."""
+
+
+def error_for_status(
+    system: str,
+    endpoint: str,
+    status: int,
+    message: str,
+    *,
+    retry_after: str | None = None,
+    credential_hint: str = "",
+) -> APIError:
+    """The typed error for an HTTP status, so every connector classifies alike."""
+    if status == 429 or status >= 500:
+        return RetriableAPIError(system, endpoint, message, status, retry_after=_seconds(retry_after))
+    if status in (401, 403):
+        hint = f"; check {credential_hint}" if credential_hint else ""
+        what = "authentication failed" if status == 401 else "permission denied"
+        return FatalAPIError(system, endpoint, f"{what}{hint}: {message}", status)
+    if status in (409, 412):
+        return ConflictError(system, endpoint, message, status)
+    return FatalAPIError(system, endpoint, message, status)
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    """An integer ``Retry-After``; HTTP dates and garbage count as absent."""
+    if retry_after is None:
+        return None
+    try:
+        return float(int(str(retry_after).strip()))
+    except ValueError:
+        return None
