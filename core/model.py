@@ -150,8 +150,11 @@ class Ticket(_Frozen):
     organization_id: str | None = None  # the helpdesk's own organization/company reference
     account_id: str | None = None  # the Salesforce Account id used to join enrichment
     assignee_id: str | None = None
-    group_id: str | None = None
-    group_name: str | None = None
+    group_id: str | None = None  # the helpdesk's own group/queue id (Jira: the team option value)
+    group_name: str | None = None  # the helpdesk's display name for it, when the payload carries one
+    # The logical group (mapping name: l1, tier2, ...) the native group maps to; None when unmapped.
+    # The policy's routes and ladder speak these names.
+    group: str | None = None
     tags: tuple[str, ...] = ()
     custom_fields: dict[str, Any] = Field(default_factory=dict)  # mapped fields, by mapping name
     agent_escalation_flag: bool = False  # the mapped field or tag an agent sets
@@ -217,6 +220,9 @@ class Account(_Frozen):
     owner_email: str | None = None
     # False when the account was unknown or missing and the default tier was used.
     known: bool = True
+    # Set when the account exists but its tier value was empty or not in the tier map, so the
+    # default tier was used: says which value was found, for explanations.
+    tier_note: str | None = None
 
 
 class Quarantined(_Frozen):
