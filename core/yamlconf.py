@@ -132,6 +132,9 @@ def problems_from(exc: ValidationError, located: LocatedYaml, model: type[BaseMo
     seen: set[str] = set()
     for err in exc.errors(include_url=False):
         loc = _data_loc(located.data, tuple(err["loc"]))
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            # point at the discriminator key itself (e.g. supervisor_decision.kind)
+            loc = (*loc, str((err.get("ctx") or {}).get("discriminator", "")).strip("'"))
         message = _message(err, loc, model)
         problem = ConfigProblem(located.file, located.line_of(loc), format_loc(loc), message)
         if str(problem) not in seen:
@@ -168,6 +171,12 @@ def _message(err: dict, loc: Loc, model: type[BaseModel]) -> str:
     if kind in ("enum", "literal_error"):
         allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         return f"{_show(value)} is not one of: {', '.join(allowed)}"
+    if kind == "union_tag_invalid":
+        allowed = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        return f"{_show(ctx.get('tag'))} is not one of: {', '.join(allowed)}"
+    if kind == "union_tag_not_found":
+        parent = format_loc(loc[:-1]) or "the top level"
+        return f"required key is missing; add it under {parent}"
     if kind == "extra_forbidden":
         allowed = _allowed_keys(model, loc[:-1])
         name = str(loc[-1]) if loc else "?"
