@@ -1,0 +1,341 @@
+"""Business calendars: when the SLA clock ticks.
+
+A calendar is a time zone, weekly working hours (split shifts allowed) and
+holidays (explicit dates and/or a country's public holidays from the
+``holidays`` package), or simply 24x7. It answers three questions the SLA
+clocks ask thousands of times per run, so every local day is turned once into
+UTC epoch-second intervals and cached per year with a running total; the
+answers are then bisections, not datetime arithmetic:
+
+- :meth:`BusinessCalendar.add_business_minutes`: when is the due time?
+- :meth:`BusinessCalendar.business_minutes_between`: how much was used?
+- :meth:`BusinessCalendar.next_business_moment`: when does the clock next tick?
+
+Local wall-clock hours are resolved through :mod:`zoneinfo` day by day, so a
+shift on a DST-switch day is exactly as long as it really is (an hour shorter
+or longer when the switch falls inside it).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
+
+import holidays as holidays_lib
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SPAN_RE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_MAX_YEARS_SEARCHED = 50  # a calendar with no hours for 50 years is a configuration mistake
+
+
+class HolidaySpec(BaseModel):
+    """Days without business hours: explicit dates and/or a country's public holidays."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    country: str | None = None
+    subdivision: str | None = None
+    dates: list[date] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known_country(self) -> HolidaySpec:
+        if self.country is None:
+            if self.subdivision is not None:
+                raise ValueError("subdivision needs a country")
+            return self
+        supported = holidays_lib.list_supported_countries()
+        if self.country not in supported:
+            raise ValueError(f"country {self.country!r} is not supported by the holidays package (e.g. GB, US, DE)")
+        subdivisions = supported[self.country]
+        if self.subdivision is not None and self.subdivision not in subdivisions:
+            raise ValueError(
+                f"subdivision {self.subdivision!r} is not one of {self.country}'s: {', '.join(subdivisions)}"
+            )
+        return self
+
+
+class CalendarSpec(BaseModel):
+    """One named calendar as an admin writes it in ``mapping/policy.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str = "UTC"
+    always_open: bool = False
+    hours: dict[str, list[str]] = Field(default_factory=dict)
+    holidays: HolidaySpec = Field(default_factory=HolidaySpec)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in _zone_names():
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/London, America/New_York)")
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _valid_hours(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for day, spans in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"{day!r} is not a weekday; use {', '.join(WEEKDAYS)}")
+            parse_spans(spans, day)
+        return value
+
+    @model_validator(mode="after")
+    def _hours_or_always(self) -> CalendarSpec:
+        if self.always_open and self.hours:
+            raise ValueError("a calendar is either always_open or has hours, not both")
+        if not self.always_open and not any(self.hours.values()):
+            raise ValueError("no business hours: give hours for at least one weekday, or always_open: true")
+        return self
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
+def parse_spans(spans: list[str], day: str = "") -> tuple[tuple[int, int], ...]:
+    """``["09:00-12:00", "13:00-17:30"]`` -> minutes after local midnight, sorted, non-overlapping."""
+    out: list[tuple[int, int]] = []
+    for span in spans:
+        match = _SPAN_RE.match(span.strip())
+        if not match:
+            raise ValueError(f"{day}: {span!r} is not HH:MM-HH:MM")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if m1 > 59 or m2 > 59 or start > 24 * 60 or end > 24 * 60:
+            raise ValueError(f"{day}: {span!r} is not a time of day (00:00 to 24:00)")
+        if start >= end:
+            raise ValueError(f"{day}: {span!r} ends before it starts; split overnight shifts at 24:00")
+        out.append((start, end))
+    out.sort()
+    for (_, end1), (start2, _) in zip(out, out[1:]):
+        if start2 < end1:
+            raise ValueError(f"{day}: shifts overlap")
+    return tuple(out)
+
+
+@dataclass(slots=True)
+class _Year:
+    """One local year resolved to UTC epoch seconds."""
+
+    day_starts: list[float]  # local midnights, one per day plus the next Jan 1
+    intervals: list[tuple[tuple[float, float], ...]]  # business intervals of each day
+    cumulative: list[float]  # business seconds before each day (len = days + 1)
+
+    @property
+    def total(self) -> float:
+        return self.cumulative[-1]
+
+
+class BusinessCalendar:
+    """Business-time arithmetic on one calendar; instants are aware datetimes."""
+
+    def __init__(
+        self,
+        name: str,
+        zone: str = "UTC",
+        weekly: dict[str, tuple[tuple[int, int], ...]] | None = None,
+        holiday_dates: frozenset[date] = frozenset(),
+        country: str | None = None,
+        subdivision: str | None = None,
+        always_open: bool = False,
+    ):
+        self.name = name
+        self.zone = ZoneInfo(zone)
+        self.always_open = always_open
+        self._weekly = tuple((weekly or {}).get(day, ()) for day in WEEKDAYS)
+        self._holiday_dates = holiday_dates
+        self._country = country
+        self._subdivision = subdivision
+        self._years: dict[int, _Year] = {}
+        self._year_starts: dict[int, float] = {}
+
+    @classmethod
+    def from_spec(cls, name: str, spec: CalendarSpec) -> BusinessCalendar:
+        """Build the calendar an admin described."""
+        weekly = {day: parse_spans(spans, day) for day, spans in spec.hours.items()}
+        return cls(
+            name,
+            spec.timezone,
+            weekly,
+            frozenset(spec.holidays.dates),
+            spec.holidays.country,
+            spec.holidays.subdivision,
+            spec.always_open,
+        )
+
+    def __repr__(self) -> str:
+        return f"BusinessCalendar({self.name!r}, {self.zone.key!r})"
+
+    # -- public API ----------------------------------------------------------------
+
+    def business_minutes_between(self, start: datetime, end: datetime) -> float:
+        """Business minutes in ``[start, end)``; 0 when end is not after start."""
+        return self.business_seconds_between(start.timestamp(), end.timestamp()) / 60.0
+
+    def add_business_minutes(self, start: datetime, minutes: float) -> datetime:
+        """The earliest instant at which ``minutes`` business minutes have passed since ``start``."""
+        return _utc(self.add_business_seconds(start.timestamp(), minutes * 60.0))
+
+    def next_business_moment(self, at: datetime) -> datetime:
+        """``at`` itself when inside business hours, else the start of the next business interval."""
+        return _utc(self.next_business_ts(at.timestamp()))
+
+    def is_business_time(self, at: datetime) -> bool:
+        """True when the clock is ticking at ``at``."""
+        return self.next_business_ts(at.timestamp()) == at.timestamp()
+
+    def intervals_on(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The business intervals of one local day, as UTC datetimes (for explanations and tests)."""
+        if self.always_open:
+            start = datetime(day.year, day.month, day.day, tzinfo=self.zone)
+            return ((start.astimezone(timezone.utc), (start + timedelta(days=1)).astimezone(timezone.utc)),)
+        year = self._year(day.year)
+        spans = year.intervals[day.timetuple().tm_yday - 1]
+        return tuple((_utc(s), _utc(e)) for s, e in spans)
+
+    # -- epoch-second core (the hot path) ------------------------------------------
+
+    def business_seconds_between(self, start: float, end: float) -> float:
+        """Business seconds between two epoch instants."""
+        if end <= start:
+            return 0.0
+        if self.always_open:
+            return end - start
+        y1, p1 = self._position(start)
+        y2, p2 = self._position(end)
+        if y1 == y2:
+            return p2 - p1
+        total = self._year(y1).total - p1 + p2
+        for y in range(y1 + 1, y2):
+            total += self._year(y).total
+        return total
+
+    def add_business_seconds(self, start: float, seconds: float) -> float:
+        """Epoch instant when ``seconds`` business seconds have passed since ``start``."""
+        if seconds <= 0:
+            return start
+        if self.always_open:
+            return start + seconds
+        y, position = self._position(start)
+        target = position + seconds
+        for _ in range(_MAX_YEARS_SEARCHED):
+            year = self._year(y)
+            if target <= year.total:
+                return _instant_at(year, target)
+            target -= year.total
+            y += 1
+        raise ValueError(f"calendar {self.name!r} has no business hours within {_MAX_YEARS_SEARCHED} years")
+
+    def next_business_ts(self, at: float) -> float:
+        """Epoch form of :meth:`next_business_moment`."""
+        if self.always_open:
+            return at
+        y = self._year_of(at)
+        year = self._year(y)
+        day = bisect.bisect_right(year.day_starts, at) - 1
+        for _ in range(_MAX_YEARS_SEARCHED * 366):
+            for s, e in year.intervals[day]:
+                if e > at:
+                    return max(s, at)
+            day += 1
+            if day >= len(year.intervals):
+                y += 1
+                year, day = self._year(y), 0
+        raise ValueError(f"calendar {self.name!r} has no business hours within {_MAX_YEARS_SEARCHED} years")
+
+    def _position(self, ts: float) -> tuple[int, float]:
+        """(local year, business seconds from that year's start up to ``ts``)."""
+        y = self._year_of(ts)
+        year = self._year(y)
+        day = bisect.bisect_right(year.day_starts, ts) - 1
+        position = year.cumulative[day]
+        for s, e in year.intervals[day]:
+            if ts >= e:
+                position += e - s
+            else:
+                if ts > s:
+                    position += ts - s
+                break
+        return y, position
+
+    def _year_of(self, ts: float) -> int:
+        """The local calendar year containing ``ts`` (local midnight boundaries)."""
+        y = datetime.fromtimestamp(ts, timezone.utc).year
+        if ts < self._year_start(y):
+            return y - 1
+        if ts >= self._year_start(y + 1):
+            return y + 1
+        return y
+
+    def _year_start(self, y: int) -> float:
+        start = self._year_starts.get(y)
+        if start is None:
+            start = self._year_starts[y] = datetime(y, 1, 1, tzinfo=self.zone).timestamp()
+        return start
+
+    def _year(self, y: int) -> _Year:
+        year = self._years.get(y)
+        if year is None:
+            year = self._years[y] = self._build_year(y)
+        return year
+
+    def _build_year(self, y: int) -> _Year:
+        closed = self._closed_days(y)
+        first = date(y, 1, 1)
+        days = (date(y + 1, 1, 1) - first).days
+        starts: list[float] = []
+        intervals: list[tuple[tuple[float, float], ...]] = []
+        cumulative = [0.0]
+        for offset in range(days + 1):
+            day = first + timedelta(days=offset)
+            midnight = datetime(day.year, day.month, day.day, tzinfo=self.zone).timestamp()
+            starts.append(midnight)
+            if offset == days:
+                break
+            spans = () if day in closed else self._weekly[day.weekday()]
+            resolved = tuple(iv for iv in (self._resolve(day, s, e) for s, e in spans) if iv[1] > iv[0])
+            intervals.append(resolved)
+            cumulative.append(cumulative[-1] + sum(e - s for s, e in resolved))
+        return _Year(starts, intervals, cumulative)
+
+    def _resolve(self, day: date, start_min: int, end_min: int) -> tuple[float, float]:
+        return (self._local_ts(day, start_min), self._local_ts(day, end_min))
+
+    def _local_ts(self, day: date, minute: int) -> float:
+        if minute >= 24 * 60:
+            day, minute = day + timedelta(days=1), minute - 24 * 60
+        local = datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=self.zone)
+        return local.timestamp()
+
+    def _closed_days(self, y: int) -> frozenset[date]:
+        closed = {d for d in self._holiday_dates if d.year == y}
+        if self._country:
+            closed |= set(holidays_lib.country_holidays(self._country, subdiv=self._subdivision, years=y))
+        return frozenset(closed)
+
+
+def _instant_at(year: _Year, target: float) -> float:
+    """The earliest instant whose in-year business position equals ``target`` (> 0)."""
+    day = bisect.bisect_left(year.cumulative, target) - 1
+    remaining = target - year.cumulative[day]
+    for s, e in year.intervals[day]:
+        if remaining <= e - s:
+            return s + remaining
+        remaining -= e - s
+    return year.intervals[day][-1][1]  # float rounding at the day's last interval
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, timezone.utc)
+
+
+ALWAYS_OPEN = BusinessCalendar("24x7", always_open=True)
+"""A calendar whose clock never stops (also what an unknown calendar name would mean in tests)."""
+
