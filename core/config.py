@@ -24,8 +24,8 @@ from core.mapping import (
     SystemMapping,
     ZendeskMapping,
 )
-from core.mapping_checks import CHECKS, check_shared
-from core.mapping_parts import SharedDefinitions, TagsDecision
+from core.mapping_checks import CHECKS, check_policy, check_shared
+from core.mapping_parts import FieldDecision, SharedDefinitions, TagsDecision
 from core.model import System
 from core.yamlconf import LocatedYaml, read_yaml, validate
 
@@ -49,11 +49,14 @@ class Mappings:
         return getattr(self, System(system).value)
 
 
-def load_mappings(mapping_dir: Path | str, *, display_root: str | None = None) -> Mappings:
+def load_mappings(
+    mapping_dir: Path | str, *, display_root: str | None = None, with_policy: bool = True
+) -> Mappings:
     """Load and check ``mapping_dir``; raise one ConfigError with the problems of all files.
 
     ``display_root`` is how file names appear in messages (default: the directory as given),
-    e.g. ``mapping`` gives ``mapping/zendesk.yaml:14: ...``.
+    e.g. ``mapping`` gives ``mapping/zendesk.yaml:14: ...``. ``with_policy=False`` skips
+    policy.yaml, for code that only needs the field mappings (normalizers, connectors).
     """
     root = Path(mapping_dir)
     shown = (display_root if display_root is not None else str(mapping_dir)).rstrip("/")
@@ -83,8 +86,11 @@ def load_mappings(mapping_dir: Path | str, *, display_root: str | None = None) -
             if name in models:
                 problems += check(docs[name], models[name], shared)
 
-    policy, policy_problems = _load_policy(root, shown)
+    policy, policy_problems = _load_policy(root, shown) if with_policy else (None, [])
     problems += policy_problems
+    if policy is not None and shared is not None:
+        policy_doc = read_yaml(root / POLICY_FILE, f"{shown}/{POLICY_FILE}")
+        problems += check_policy(docs["shared"], shared, policy_doc, policy)
     if problems:
         raise ConfigError(problems)
 
@@ -102,6 +108,12 @@ def _resolve_shared(mapping: Any, shared: SharedDefinitions) -> Any:
             "reject": decision.reject or shared.supervisor_tags.reject,
         })
         return mapping.model_copy(update={"supervisor_decision": filled})
+    if isinstance(decision, FieldDecision):
+        filled = decision.model_copy(update={
+            "approve_tag": decision.approve_tag or shared.supervisor_tags.approve,
+            "reject_tag": decision.reject_tag or shared.supervisor_tags.reject,
+        })
+        return mapping.model_copy(update={"supervisor_decision": filled})
     return mapping
 
 
@@ -116,10 +128,10 @@ def policy_module() -> Any | None:
 
 
 def _load_policy(root: Path, shown: str) -> tuple[Any | None, list[ConfigProblem]]:
-    """HOOK: policy.yaml is validated by core.policy.load_policy(path) -> Policy.
+    """policy.yaml is validated by core.policy.load_policy(path, display_name) -> Policy.
 
-    Its problems join the others; file names are shown like the mapping files'.
-    Until core.policy exists the policy is not checked (and ``Mappings.policy`` is None).
+    Its problems join the others. Without core.policy (an install that predates it)
+    the policy is not checked and ``Mappings.policy`` is None.
     """
     module = policy_module()
     if module is None or not hasattr(module, "load_policy"):
@@ -129,12 +141,6 @@ def _load_policy(root: Path, shown: str) -> tuple[Any | None, list[ConfigProblem
     if not path.is_file():
         return None, [ConfigProblem(display, None, "", "file is missing: the escalation policy lives here")]
     try:
-        return module.load_policy(path), []
+        return module.load_policy(path, display), []
     except ConfigError as exc:
-        return None, [_renamed(p, str(path), display) for p in exc.problems]
-
-
-def _renamed(problem: ConfigProblem, actual: str, display: str) -> ConfigProblem:
-    if problem.file != actual:
-        return problem
-    return ConfigProblem(display, problem.line, problem.key, problem.message, problem.column)
+        return None, list(exc.problems)

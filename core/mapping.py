@@ -186,6 +186,8 @@ class NativeSlaField(Strict):
 
     field: NativeId  # customfield_10020
     target: SlaTarget
+    # The SLA's name in JSM, to recognise it in /rest/servicedeskapi/request/{key}/sla answers.
+    name: str | None = None
 
 
 class JiraFields(HelpdeskFields):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 from core.errors import ConfigProblem
 from core.mapping import JiraMapping, SalesforceMapping, ServiceNowMapping, ZendeskMapping
@@ -153,3 +154,29 @@ CHECKS = {
     "jira": check_jira,
     "salesforce": check_salesforce,
 }
+
+
+def check_policy(
+    shared_doc: LocatedYaml, shared: SharedDefinitions, policy_doc: LocatedYaml, policy: Any
+) -> list[ConfigProblem]:
+    """policy.yaml and shared.yaml must speak the same names (tiers, groups, supervisor tags)."""
+    problems = []
+    for index, tier in enumerate(policy.tiers):
+        if tier not in shared.tiers:
+            problems.append(policy_doc.problem(("tiers", index), f"{tier!r} is not one of the tiers in shared.yaml"
+                                               f"{_hint(tier, shared.tiers)} ({', '.join(shared.tiers)})"))
+    for index, tier in enumerate(shared.tiers):
+        if tier not in policy.tiers:
+            problems.append(shared_doc.problem(("tiers", index), f"{tier!r} is not a tier in policy.yaml, which sets "
+                                               "the SLA targets of every tier"))
+    for index, group in enumerate(policy.groups):
+        if group not in shared.groups:
+            problems.append(policy_doc.problem(("groups", index), f"{group!r} is not one of the groups in shared.yaml"
+                                               f"{_hint(group, shared.groups)} ({', '.join(shared.groups)})"))
+    settings = policy.settings
+    for which in ("approve", "reject"):
+        mine, theirs = getattr(shared.supervisor_tags, which), getattr(settings, f"{which}_tag")
+        if mine != theirs:
+            problems.append(shared_doc.problem(("supervisor_tags", which), f"{mine!r} differs from policy.yaml "
+                                               f"settings.{which}_tag {theirs!r}; both must name the same tag"))
+    return problems

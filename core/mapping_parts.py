@@ -129,8 +129,11 @@ class FieldDecision(Strict):
 
     kind: Literal["field"]
     field: NativeId
-    approve: str
-    reject: str
+    approve: str  # the field value that approves
+    reject: str  # the field value that rejects
+    # The tags those values stand for; default: the shared supervisor_tags.
+    approve_tag: Tag | None = None
+    reject_tag: Tag | None = None
 
 
 SupervisorDecision = Annotated[TagsDecision | FieldDecision, Field(discriminator="kind")]

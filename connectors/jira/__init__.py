@@ -1,0 +1,1 @@
+"""Jira Service Management: the pure normalizer (``normalize``); client and connector modules sit beside it."""

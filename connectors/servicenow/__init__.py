@@ -1,0 +1,1 @@
+"""ServiceNow incidents: the pure normalizer (``normalize``); client and connector modules sit beside it."""

@@ -1,0 +1,1 @@
+"""Zendesk Support: the pure normalizer (``normalize``); client and connector modules sit beside it."""
