@@ -178,7 +178,7 @@ def _message(err: dict, loc: Loc, model: type[BaseModel]) -> str:
         parent = format_loc(loc[:-1]) or "the top level"
         return f"required key is missing; add it under {parent}"
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, loc[:-1])
+        allowed = _allowed_keys(model, loc[:-1], tuple(err["loc"])[:-1])
         name = str(loc[-1]) if loc else "?"
         hint = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
         msg = "unknown key"
@@ -201,9 +201,14 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
-    """The field names (and aliases) of the model that sits at ``loc``, for hints."""
-    target = _model_at(model, loc)
+def _allowed_keys(model: type[BaseModel], loc: Loc, raw_loc: Loc = ()) -> list[str]:
+    """The field names (and aliases) of the model that sits at ``loc``, for hints.
+
+    pydantic's own ``raw_loc`` names the union member (its tag) where the data
+    loc cannot, so it is tried first: a typo in one alternative of a
+    discriminated union lists that alternative's keys, not the first one's.
+    """
+    target = (_model_at(model, raw_loc) if raw_loc else None) or _model_at(model, loc)
     if target is None:
         return []
     return [f.alias or name for name, f in target.model_fields.items()]
@@ -219,6 +224,9 @@ def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
 
 
 def _step(annotation: Any, part: str | int) -> Any:
+    member = _union_member(annotation, part) if isinstance(part, str) else None
+    if member is not None:
+        return member
     model = _as_model(annotation)
     if model is not None and isinstance(part, str):
         for name, f in model.model_fields.items():
@@ -228,6 +236,44 @@ def _step(annotation: Any, part: str | int) -> Any:
     for arg in _container_args(annotation):
         return arg
     return None
+
+
+def _union_member(annotation: Any, tag: str) -> type[BaseModel] | None:
+    """The member of a union of models that pydantic's loc part ``tag`` names, if any.
+
+    Matches a ``Tag(...)`` (callable discriminators), a ``Literal`` field holding
+    ``tag`` (string discriminators) or the class name (plain unions).
+    """
+    members = _model_members(annotation)
+    if len(members) < 2:
+        return None
+    for model, tags in members:
+        if tag in tags or tag == model.__name__:
+            return model
+    for model, _ in members:
+        for f in model.model_fields.values():
+            if typing.get_origin(f.annotation) is typing.Literal and tag in typing.get_args(f.annotation):
+                return model
+    return None
+
+
+def _model_members(annotation: Any) -> list[tuple[type[BaseModel], set[str]]]:
+    """(model, its Tag values) for each model in a (possibly Annotated / Optional) union."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _model_members(typing.get_args(annotation)[0])
+    if not _is_union(annotation):
+        return []
+    out = []
+    for arg in typing.get_args(annotation):
+        tags = set()
+        if typing.get_origin(arg) is typing.Annotated:
+            tags = {m.tag for m in arg.__metadata__ if hasattr(m, "tag")}
+            arg = typing.get_args(arg)[0]
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            out.append((arg, tags))
+        else:
+            out.extend(_model_members(arg))
+    return out
 
 
 def _as_model(annotation: Any) -> type[BaseModel] | None:
