@@ -92,7 +92,7 @@ def load_mappings(
         policy_doc = read_yaml(root / POLICY_FILE, f"{shown}/{POLICY_FILE}")
         problems += check_policy(docs["shared"], shared, policy_doc, policy)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(_in_reading_order(problems))
 
     resolved = {name: _resolve_shared(models[name], shared) for name in CHECKS}
     files = tuple(d.file for d in docs.values()) + ((f"{shown}/{POLICY_FILE}",) if policy is not None else ())
@@ -144,3 +144,9 @@ def _load_policy(root: Path, shown: str) -> tuple[Any | None, list[ConfigProblem
         return module.load_policy(path, display), []
     except ConfigError as exc:
         return None, list(exc.problems)
+
+
+def _in_reading_order(problems: list[ConfigProblem]) -> list[ConfigProblem]:
+    """Files in the order they were loaded, each file's problems top to bottom."""
+    order = {name: index for index, name in enumerate(dict.fromkeys(p.file for p in problems))}
+    return sorted(problems, key=lambda p: (order[p.file], p.line or 0))
