@@ -163,6 +163,18 @@ def test_first_page_points_at_the_next_batch_and_a_cursor_resumes_from_any_offse
     assert caught.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
 
 
+def test_an_idle_cursor_expires_after_15_minutes_of_virtual_time(org):
+    _, ctx, env = org
+    sf = login(env)
+    first = sf.query("SELECT Id FROM Account")
+    ctx.clock.advance(14 * 60)
+    second = sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)  # use keeps it alive
+    ctx.clock.advance(16 * 60)
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.query_more(second["nextRecordsUrl"], identifier_is_url=True)
+    assert caught.value.content == [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
+
+
 def test_query_all_iter_is_lazy_and_yields_every_record(org):
     _, ctx, env = org
     sf = login(env)
@@ -364,3 +376,19 @@ def test_conflict_fault_lets_an_admin_edit_the_account_just_before_the_read(org)
     writes = ctx.log.query_writes("salesforce", actor="human")
     assert [(w["ticket_id"], w["detail"]["name"]) for w in writes] == [(target, "Description")]
     assert sf.Account.get(target)["Description"] == record["Description"]  # the fault fired once
+
+
+def test_public_surface_and_environment_names(org, server):
+    import sandbox.salesforce as package
+
+    assert all(hasattr(package, name) for name in package.__all__)
+    emulator, _, env = org
+    assert emulator.system == "salesforce"
+    assert env == {
+        "DESKBRIDGE_SALESFORCE_USERNAME": emulator.credentials["username"],
+        "DESKBRIDGE_SALESFORCE_PASSWORD": emulator.credentials["password"],
+        "DESKBRIDGE_SALESFORCE_SECURITY_TOKEN": emulator.credentials["security_token"],
+        "DESKBRIDGE_SALESFORCE_LOGIN_URL": server[0].url,
+    }
+    versions = requests.get(f"{server[0].url}/services/data/", timeout=10).json()
+    assert {"label": "API 59.0", "url": "/services/data/v59.0", "version": "59.0"} in versions

@@ -143,10 +143,10 @@ class Handlers:
         if not text:
             return self._error(request, 400, "MALFORMED_QUERY", "A query string has to be specified")
         self._conflict(request, lambda: self.org.targeted_accounts(text))
-        version = request.path_params["version"]
+        include_deleted = request.url.path.rstrip("/").endswith("/queryAll")
         try:
-            page = self.org.run_query(text, version, include_deleted=request.url.path.rstrip("/").endswith(
-                "queryAll"), user=user, batch=self._batch(request))
+            page = self.org.run_query(text, request.path_params["version"], include_deleted=include_deleted,
+                                      user=user, batch=self._batch(request))
         except SoqlError as exc:
             return self._error(request, 400, exc.code, exc.message)
         return self._respond(request, page)

@@ -115,7 +115,8 @@ class Org:
     def login(self, username: str, password_and_token: str, expected: dict[str, str]) -> tuple[str, Row] | None:
         """A new session for the API user when username and password+token match, else None."""
         wanted = expected["password"] + expected["security_token"]
-        if username != expected["username"] or not secrets.compare_digest(password_and_token, wanted):
+        same_user = username.casefold() == expected["username"].casefold()  # usernames ignore case
+        if not same_user or not secrets.compare_digest(password_and_token.encode(), wanted.encode()):
             return None
         with self.lock:
             user = self.find(user_id(seed.INTEGRATION_USER.key), "User")
