@@ -1,0 +1,124 @@
+"""What the engine decides about one ticket, and what it remembers between runs.
+
+:class:`Decision` is the engine's whole answer: the actions (routing, tags,
+priority; note bodies are rendered later from the named templates), the
+rules and reasons, the inputs that mattered, a paragraph for humans, what was
+deliberately not done, the state to store and when to look again.
+:class:`EscalationState` is that memory, stored per ticket by the state store
+as JSON. Both are pydantic models and round-trip through JSON unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from core.actions import Action
+from core.model import Priority, Status, System
+from core.sla import SlaClock
+from core.triggers import KeywordMatch
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EscalationRecord(_Frozen):
+    """A reason (rule) deskbridge already escalated this ticket for."""
+
+    rule_id: str
+    codes: tuple[str, ...]
+    first_at: AwareDatetime
+    last_at: AwareDatetime
+    count: int = 1
+
+
+class Proposal(_Frozen):
+    """A propose-mode escalation awaiting the supervisor's approve or reject tag.
+
+    The ``*_seen_before`` flags remember that a verdict tag was already on the
+    ticket when the proposal was made (tags are never removed by deskbridge),
+    so only a verdict given after the proposal counts.
+    """
+
+    rule_id: str
+    codes: tuple[str, ...]
+    proposed_at: AwareDatetime
+    approve_seen_before: bool = False
+    reject_seen_before: bool = False
+
+
+class EscalationState(_Frozen):
+    """deskbridge's memory of one ticket, carried from run to run."""
+
+    level: int = 0  # index in the policy's ladder; only ever goes up
+    routed_group: str | None = None  # logical group, or "owner:<email>", deskbridge last routed to
+    routed_at: AwareDatetime | None = None
+    last_escalated_at: AwareDatetime | None = None
+    escalations: dict[str, EscalationRecord] = Field(default_factory=dict)
+    cooldowns: dict[str, AwareDatetime] = Field(default_factory=dict)  # rule id -> may act again from
+    proposals: dict[str, Proposal] = Field(default_factory=dict)  # open, by rule id
+    approved: dict[str, AwareDatetime] = Field(default_factory=dict)
+    rejected: dict[str, AwareDatetime] = Field(default_factory=dict)  # never proposed again
+    last_customer_message_at: AwareDatetime | None = None
+
+
+class Reason(_Frozen):
+    """Why: a short machine code (``at_risk:resolution``), the rule, and a sentence."""
+
+    code: str
+    rule_id: str
+    text: str
+
+
+class DecisionInputs(_Frozen):
+    """The facts the decision was made on, kept for the explanation and the decision log."""
+
+    system: System
+    status: Status
+    priority: Priority
+    tier: str
+    tier_source: Literal["account", "default"]
+    segment: str | None = None
+    sla_calendar: str | None = None
+    sla: tuple[SlaClock, ...] = ()
+    sla_disagreements: tuple[str, ...] = ()
+    keywords: tuple[KeywordMatch, ...] = ()
+    reopen_count: int = 0
+    last_human_activity_at: AwareDatetime | None = None
+    level_before: int = 0
+    routed_group_before: str | None = None
+
+
+class Decision(_Frozen):
+    """The engine's answer for one ticket at one instant."""
+
+    ticket_ref: str
+    evaluated_at: AwareDatetime
+    policy_digest: str
+    escalate: bool
+    mode: Literal["none", "auto", "propose"]
+    level: int
+    level_name: str
+    actions: tuple[Action, ...] = ()
+    note_template: str | None = None
+    customer_template: str | None = None
+    rule_ids: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+    inputs: DecisionInputs
+    explanation: str
+    skipped_because: tuple[str, ...] = ()
+    new_state: EscalationState
+    next_check_at: AwareDatetime | None = None
+
+    @property
+    def reason_codes(self) -> tuple[str, ...]:
+        """The machine codes, e.g. for an idempotency key."""
+        return tuple(r.code for r in self.reasons)
+
+
+def utc_iso(at: datetime | None) -> str:
+    """A short human form of an instant, for explanations."""
+    return "never" if at is None else at.strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,239 @@
+"""The decision engine: ``evaluate(ticket, account, policy, now, state) -> Decision``.
+
+Pure and deterministic: the same inputs always give the same decision, and
+nothing here reads the clock, a file or the network. The steps:
+
+1. pick the tier (the account's, or the policy default) and the SLA row, and
+   compute the clocks on its calendar;
+2. run every in-scope rule's condition; drop rules in cooldown, rejected
+   proposals and proposals still awaiting a verdict; read the supervisor's
+   verdict on open proposals;
+3. turn the rules that act into one set of effective actions: the first
+   usable route (see :mod:`core.routing`), new tags only, a higher priority
+   only, the note and customer templates;
+4. record the new state and the next instant at which time alone could
+   change the answer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from core.actions import AddTags, RaisePriority
+from core.calendar import ALWAYS_OPEN
+from core.decision import Decision, DecisionInputs, EscalationState, Reason
+from core.explanation import explain
+from core.facts import Facts
+from core.markers import ESCALATED_TAG, PROPOSED_TAG
+from core.model import Account, Ticket
+from core.policy import Policy
+from core.policy_rules import Rule
+from core.proposals import ProposalBook
+from core.routing import RouteChoice, choose_route
+from core.sla import compute_clocks
+from core.state_update import next_state
+from core.triggers import Finding
+
+
+@dataclass
+class Outcome:
+    """Everything the decision is assembled from; built step by step, then frozen into a Decision."""
+
+    acting: list[tuple[Rule, list[Finding]]] = field(default_factory=list)
+    proposing: list[tuple[Rule, list[Finding]]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    actions: list = field(default_factory=list)
+    route: RouteChoice | None = None
+    escalate: bool = False
+    note_template: str | None = None
+    customer_template: str | None = None
+
+
+def evaluate(
+    ticket: Ticket,
+    account: Account | None,
+    policy: Policy,
+    now: datetime,
+    state: EscalationState | None = None,
+) -> Decision:
+    """Decide whether ``ticket`` escalates at ``now``, where to, with what, and why."""
+    state = state or EscalationState()
+    facts, tier_source = _facts(ticket, account, policy, now)
+    book = ProposalBook(state, ticket.tags, policy.settings, now)
+    outcome = Outcome(skipped=list(book.skipped))
+    if ticket.status.is_open:
+        _select_rules(policy, facts, state, book, outcome)
+        _plan(policy, facts, account, state, outcome)
+        _plan_proposals(policy, ticket, outcome)
+    new_state = next_state(state, policy, outcome, book, now)
+    reasons = _reasons(outcome)
+    inputs = _inputs(facts, tier_source, outcome, state, policy)
+    mode = "auto" if outcome.escalate else ("propose" if outcome.proposing else "none")
+    decision = Decision.model_construct(
+        ticket_ref=ticket.ref,
+        evaluated_at=now,
+        policy_digest=policy.digest,
+        escalate=outcome.escalate,
+        mode=mode,
+        level=new_state.level,
+        level_name=policy.settings.ladder[min(new_state.level, len(policy.settings.ladder) - 1)],
+        actions=tuple(outcome.actions),
+        note_template=outcome.note_template,
+        customer_template=outcome.customer_template,
+        rule_ids=tuple(rule.id for rule, _ in (*outcome.acting, *outcome.proposing)),
+        reasons=reasons,
+        inputs=inputs,
+        explanation="",
+        skipped_because=tuple(outcome.skipped),
+        new_state=new_state,
+        next_check_at=_next_check(policy, facts, new_state),
+    )
+    return decision.model_copy(update={"explanation": explain(ticket, decision)})
+
+
+def _facts(ticket: Ticket, account: Account | None, policy: Policy, now: datetime) -> tuple[Facts, str]:
+    known = account is not None and account.known and account.tier in policy.tiers
+    tier = account.tier if known else policy.settings.default_tier  # type: ignore[union-attr]
+    segment = account.segment if account is not None else None
+    row = policy.sla.row_for(tier, ticket.priority, segment, ticket.system)
+    calendar = policy.calendar(row.calendar) if row is not None else ALWAYS_OPEN
+    clocks = ()
+    if row is not None:
+        clocks = compute_clocks(ticket, row.minutes(), calendar, policy.pauses, now,
+                                policy.sla.native_tolerance_minutes)
+    by_target = {c.target: c for c in clocks}
+    facts = Facts(ticket, tier, segment, by_target, calendar, policy.compiled_calendars, now)
+    return facts, "account" if known else "default"
+
+
+def _select_rules(policy: Policy, facts: Facts, state: EscalationState, book: ProposalBook, outcome: Outcome) -> None:
+    """Which rules act now, which propose, and why the others that matched do not."""
+    ticket = facts.ticket
+    for rule in policy.rules:
+        if not rule.scope.admits(ticket.system, facts.tier, ticket.priority, facts.segment):
+            continue
+        findings = rule.when.check(facts)
+        if rule.id in book.approved_now:
+            outcome.acting.append((rule, findings or [book.approval_finding(rule.id)]))
+            continue
+        if not findings:
+            continue
+        until = state.cooldowns.get(rule.id)
+        if until is not None and until > facts.now:
+            outcome.skipped.append(f"rule {rule.id}: cooldown until {until:%Y-%m-%d %H:%M} UTC")
+            continue
+        if rule.mode == "propose" and rule.id not in state.approved:
+            why_not = book.why_not_propose(rule.id)
+            if why_not:
+                outcome.skipped.append(f"rule {rule.id}: {why_not}")
+            else:
+                outcome.proposing.append((rule, findings))
+            continue
+        outcome.acting.append((rule, findings))
+
+
+def _plan(policy: Policy, facts: Facts, account: Account | None, state: EscalationState, outcome: Outcome) -> None:
+    """Effective actions of the acting rules: only what changes the ticket."""
+    if not outcome.acting:
+        return
+    ticket = facts.ticket
+    route = choose_route(outcome.acting, ticket, account, policy.settings.ladder, state)
+    outcome.route = route
+    outcome.skipped.extend(route.skipped)
+    if route.action is not None:
+        outcome.actions.append(route.action)
+    wanted = [ESCALATED_TAG, *(t for rule, _ in outcome.acting for t in rule.tags)]
+    new_tags = tuple(dict.fromkeys(t for t in wanted if t not in ticket.tags))
+    if new_tags:
+        outcome.actions.append(AddTags(tags=new_tags))
+    raises = [rule.raise_priority for rule, _ in outcome.acting if rule.raise_priority is not None]
+    highest = max(raises, key=lambda p: p.rank, default=None)
+    if highest is not None and highest.rank > ticket.priority.rank:
+        outcome.actions.append(RaisePriority(priority=highest))
+    fresh = [rule.id for rule, _ in outcome.acting if rule.id not in state.escalations]
+    outcome.escalate = bool(outcome.actions or fresh)
+    if not outcome.escalate:
+        ids = ", ".join(rule.id for rule, _ in outcome.acting)
+        outcome.skipped.append(f"already escalated for {ids}; nothing new to do")
+        return
+    outcome.note_template = next((r.note for r, _ in outcome.acting if r.note), policy.settings.handoff_note)
+    _plan_customer_message(policy, facts, state, outcome)
+
+
+def _plan_customer_message(policy: Policy, facts: Facts, state: EscalationState, outcome: Outcome) -> None:
+    template = next((r.customer_message for r, _ in outcome.acting if r.customer_message), None)
+    if template is None:
+        return
+    last = state.last_customer_message_at
+    allowed_from = last + timedelta(minutes=policy.settings.customer_message_interval) if last else None
+    if allowed_from is not None and allowed_from > facts.now:
+        outcome.skipped.append(f"customer message {template!r}: the customer was messaged at "
+                               f"{last:%Y-%m-%d %H:%M} UTC; next allowed from {allowed_from:%Y-%m-%d %H:%M} UTC")
+        return
+    outcome.customer_template = template
+
+
+def _plan_proposals(policy: Policy, ticket: Ticket, outcome: Outcome) -> None:
+    """Propose mode: tag the ticket and leave the supervisor a note (unless an auto escalation writes one)."""
+    if not outcome.proposing:
+        return
+    if PROPOSED_TAG not in ticket.tags:
+        tags = next((a for a in outcome.actions if isinstance(a, AddTags)), None)
+        if tags is None:
+            outcome.actions.append(AddTags(tags=(PROPOSED_TAG,)))
+        else:
+            outcome.actions[outcome.actions.index(tags)] = AddTags(tags=(*tags.tags, PROPOSED_TAG))
+    if not outcome.escalate:
+        outcome.note_template = policy.settings.proposal_note
+
+
+def _reasons(outcome: Outcome) -> tuple[Reason, ...]:
+    reasons = [Reason(code=f.code, rule_id=rule.id, text=f.text) for rule, fs in outcome.acting for f in fs]
+    reasons += [Reason(code=f"proposed:{f.code}", rule_id=rule.id, text=f"proposed for approval: {f.text}")
+                for rule, fs in outcome.proposing for f in fs]
+    return tuple(reasons)
+
+
+def _inputs(facts: Facts, tier_source: str, outcome: Outcome, state: EscalationState, policy: Policy) -> DecisionInputs:
+    ticket = facts.ticket
+    clocks = tuple(facts.clocks.values())
+    keywords = tuple(k for _, fs in (*outcome.acting, *outcome.proposing) for f in fs for k in f.keywords)
+    return DecisionInputs.model_construct(
+        system=ticket.system,
+        status=ticket.status,
+        priority=ticket.priority,
+        tier=facts.tier,
+        tier_source=tier_source,
+        segment=facts.segment,
+        sla_calendar=facts.calendar.name if clocks else None,
+        sla=clocks,
+        sla_disagreements=tuple(f"{c.target.value}: {c.native.disagreement}" for c in clocks
+                                if c.native is not None and c.native.disagreement),
+        keywords=keywords,
+        reopen_count=ticket.reopen_count,
+        last_human_activity_at=facts.last_activity("any"),
+        level_before=state.level,
+        routed_group_before=state.routed_group,
+    )
+
+
+def _next_check(policy: Policy, facts: Facts, new_state: EscalationState) -> datetime | None:
+    """The next instant at which time alone could change the decision (rounded up to the second)."""
+    ticket = facts.ticket
+    if not ticket.status.is_open:
+        return None
+    now_ts = facts.now_ts
+    candidates = [c.due_at.timestamp() for c in facts.clocks.values() if c.running and c.due_at is not None]
+    candidates += [until.timestamp() for until in new_state.cooldowns.values()]
+    for rule in policy.rules:
+        if rule.scope.admits(ticket.system, facts.tier, ticket.priority, facts.segment):
+            at = rule.when.next_change(facts)
+            if at is not None:
+                candidates.append(at)
+    future = [c for c in candidates if c > now_ts]
+    if not future:
+        return None
+    return datetime.fromtimestamp(math.ceil(min(future)), timezone.utc)
+
