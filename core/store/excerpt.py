@@ -15,13 +15,16 @@ from typing import Any
 EXCERPT_LIMIT = 500
 MASK = "***"
 
-_SECRET_KEY = re.compile(
-    r"(pass(word|wd)?|secret|token|api[_-]?key|authorization|cookie|credential|private[_-]?key|session[_-]?id|^auth$)",
+_SECRET_WORDS = r"pass(?:word|wd)?|secret|token|api[_-]?key|authorization|cookie|credential|private[_-]?key|session[_-]?id"
+# A key is secret-looking when it contains one of the words, or is exactly "auth" ("author_id" is not).
+_SECRET_KEY = re.compile(rf"{_SECRET_WORDS}|^auth$", re.IGNORECASE)
+# In text that is not JSON: "password": "x", token=x, Authorization: Bearer x.
+_SECRET_IN_TEXT = re.compile(
+    rf"[\"']?([\w\-]*(?:{_SECRET_WORDS})[\w\-]*)[\"']?"
+    r"(\s*[:=]\s*)"
+    r"(\"[^\"]*\"|'[^']*'|(?:Bearer|Basic)\s+\S+|[^\s,;&}\]]+)",
     re.IGNORECASE,
 )
-_KEY_NAMES = r"[\"']?([A-Za-z0-9_\-]*(?:pass(?:word|wd)?|secret|token|api[_-]?key|authorization|cookie|credential|session[_-]?id)[A-Za-z0-9_\-]*)[\"']?"
-# "password": "x" / password=x / Authorization: Bearer x, in text that is not valid JSON.
-_SECRET_IN_TEXT = re.compile(_KEY_NAMES + r"(\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|(?:Bearer|Basic)\s+\S+|[^\s,;&}\]]+)", re.IGNORECASE)
 
 
 def redact(value: Any) -> Any:
