@@ -57,12 +57,13 @@ def as_flag(value: Any) -> bool:
 class Reader:
     """Typed reads from one ticket's payload that fail as PayloadError(system, ticket id, field)."""
 
-    def __init__(self, system: System | str, ticket_id: str | None):
-        self.system = str(system)  # "zendesk", ...; Salesforce records are read the same way
+    def __init__(self, system: System | str, ticket_id: str | None, *, kind: str = "ticket"):
+        self.system = str(system)  # "zendesk", ...; Salesforce accounts are read the same way
         self.ticket_id = ticket_id
+        self.kind = kind
 
     def error(self, field: str | None, message: str) -> PayloadError:
-        return PayloadError(self.system, self.ticket_id, field, message)
+        return PayloadError(self.system, self.ticket_id, field, message, kind=self.kind)
 
     def id(self, value: Any, field: str, *, required: bool = False) -> str | None:
         """A native id: integers and non-empty strings become strings."""
@@ -133,7 +134,7 @@ class Reader:
 
 
 @contextmanager
-def payload_guard(system: System | str, ticket_id: str | None) -> Iterator[None]:
+def payload_guard(system: System | str, ticket_id: str | None, *, kind: str = "ticket") -> Iterator[None]:
     """Turn anything unexpected while normalizing into a PayloadError for this ticket.
 
     The readers name the field for the failures they anticipate; this is the net
@@ -146,9 +147,11 @@ def payload_guard(system: System | str, ticket_id: str | None) -> Iterator[None]
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in first["loc"]) or None
-        raise PayloadError(str(system), ticket_id, field, f"does not fit the model: {first['msg']}") from None
+        raise PayloadError(str(system), ticket_id, field, f"does not fit the model: {first['msg']}",
+                           kind=kind) from None
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as exc:
-        raise PayloadError(str(system), ticket_id, None, f"unexpected payload shape: {type(exc).__name__}: {exc}") from None
+        raise PayloadError(str(system), ticket_id, None, f"unexpected payload shape: {type(exc).__name__}: {exc}",
+                           kind=kind) from None
 
 
 def raw_id(raw: Any, *keys: str) -> str | None:

@@ -26,8 +26,11 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skipping = 0
+        self._pre = 0
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "pre":
+            self._pre += 1
         if tag in _SKIP_TAGS:
             self._skipping += 1
         elif tag == "li":
@@ -40,14 +43,17 @@ class _TextExtractor(HTMLParser):
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "pre":
+            self._pre = max(0, self._pre - 1)
         if tag in _SKIP_TAGS:
             self._skipping = max(0, self._skipping - 1)
-        elif tag in _BLOCK_TAGS and tag != "br":
+        elif tag in _BLOCK_TAGS and tag not in ("br", "li"):
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
         if not self._skipping:
-            self.parts.append(data)
+            # source line breaks are only whitespace in HTML; blocks and <br> make the lines
+            self.parts.append(data if self._pre else re.sub(r"\s+", " ", data))
 
 
 def tidy(text: str) -> str:
@@ -58,28 +64,39 @@ def tidy(text: str) -> str:
     return out.strip()
 
 
-def html_to_text(markup: str | None) -> str:
-    """Visible text of an HTML fragment, entities decoded, paragraphs kept as lines."""
-    if not markup:
-        return ""
+def _render_html(markup: str) -> str:
     parser = _TextExtractor()
     parser.feed(markup)
     parser.close()
-    return tidy("".join(parser.parts))
+    return "".join(parser.parts)
+
+
+def html_to_text(markup: str | None) -> str:
+    """Visible text of an HTML fragment, entities decoded, paragraphs kept as lines."""
+    return tidy(_render_html(markup)) if markup else ""
 
 
 def looks_like_html(text: str) -> bool:
     return bool(_TAG_RE.search(text))
 
 
+def _segment(text: str) -> str:
+    if looks_like_html(text):
+        return _render_html(text)
+    return html.unescape(text) if "&" in text else text
+
+
 def to_plain(text: str | None) -> str:
-    """Plain text from a body that may or may not be HTML (or ServiceNow ``[code]`` HTML)."""
+    """Plain text from a body that may or may not be HTML (or hold ServiceNow ``[code]`` HTML)."""
     if not text:
         return ""
-    text = _SN_CODE_RE.sub(lambda m: html_to_text(m.group(1)), text)
-    if looks_like_html(text):
-        return html_to_text(text)
-    return tidy(html.unescape(text) if "&" in text else text)
+    parts: list[str] = []
+    position = 0
+    for match in _SN_CODE_RE.finditer(text):  # ServiceNow journals: [code]<html>[/code] inside plain text
+        parts += [_segment(text[position:match.start()]), _render_html(match.group(1))]
+        position = match.end()
+    parts.append(_segment(text[position:]))
+    return tidy("".join(parts))
 
 
 def adf_to_text(node: Any) -> str:
@@ -98,7 +115,7 @@ def _adf(node: Any) -> str:
         return "".join(_adf(child) for child in node)
     if not isinstance(node, dict):
         return ""
-    kind = node.get("type")
+    kind = node.get("type") if isinstance(node.get("type"), str) else None
     attrs = node.get("attrs") if isinstance(node.get("attrs"), dict) else {}
     if kind == "text":
         text = node.get("text")

@@ -83,11 +83,11 @@ class ConflictError(APIError):
 class PayloadError(DeskbridgeError):
     """One ticket's payload cannot be normalized; that ticket is quarantined, the rest go on."""
 
-    def __init__(self, system: str, ticket_id: str | None, field: str | None, message: str):
+    def __init__(self, system: str, ticket_id: str | None, field: str | None, message: str, *, kind: str = "ticket"):
         self.system = system
-        self.ticket_id = ticket_id
+        self.ticket_id = ticket_id  # the record's id (an Account id when kind is "account")
         self.field = field
-        where = f"{system} ticket {ticket_id or '?'}"
+        where = f"{system} {kind} {ticket_id or '?'}"
         if field:
             where += f" field {field!r}"
         super().__init__(f"{where}: {message}")

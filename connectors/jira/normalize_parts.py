@@ -25,6 +25,7 @@ _SYSTEM_ACCOUNT_TYPES = {"app"}
 def author_role(author: Any, reporter_id: str | None) -> Role:
     """customer for JSM portal customers and the reporter, system for apps, agent otherwise."""
     account_type = dig(author, "accountType")
+    account_type = account_type if isinstance(account_type, str) else None
     if account_type in _SYSTEM_ACCOUNT_TYPES:
         return Role.system
     if account_type in _CUSTOMER_ACCOUNT_TYPES:

@@ -30,14 +30,14 @@ def field_value(record: Mapping[str, Any], path: str) -> Any:
 
 def to_account(raw: Mapping[str, Any], mapping: SalesforceMapping) -> Account:
     """Normalize one Account record; raises PayloadError naming the account and field when unusable."""
-    with payload_guard(SYSTEM_NAME, raw_id(raw, "Id")):
+    with payload_guard(SYSTEM_NAME, raw_id(raw, "Id"), kind="account"):
         if not isinstance(raw, Mapping):
-            raise Reader(SYSTEM_NAME, None).error(None, f"expected a record object, got {type(raw).__name__}")
+            raise Reader(SYSTEM_NAME, None, kind="account").error(None, f"expected a record object, got {type(raw).__name__}")
         return _to_account(raw, mapping)
 
 
 def _to_account(raw: Mapping[str, Any], mapping: SalesforceMapping) -> Account:
-    r = Reader(SYSTEM_NAME, raw_id(raw, "Id"))
+    r = Reader(SYSTEM_NAME, raw_id(raw, "Id"), kind="account")
     account_id = r.id(raw.get("Id"), "Id", required=True)
     kind = dig(raw, "attributes", "type")
     if kind is not None and kind != mapping.object:

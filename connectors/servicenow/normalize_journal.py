@@ -88,7 +88,10 @@ def comment_from_row(row: dict, people: People, reader: Reader, form: Form = "au
         return None
     login = rec.value("sys_created_by")
     sys_id = rec.value("user_sys_id") or people.sys_id_of(login)
-    name = rec.label_or_value("name") or rec.label_or_value("login_name") or _name_of(people, login)
+    # In sys_journal_field rows "name" is the table ("incident"); activity entries name the person.
+    is_activity = "user_sys_id" in row
+    name = (rec.label_or_value("name") or rec.label_or_value("login_name")) if is_activity else None
+    name = name or _name_of(people, login)
     body = to_plain(rec.value("value"))
     return Comment(
         id=rec.value("sys_id") or _synthetic_id(element, rec.value("sys_created_on"), login or name, body),

@@ -269,7 +269,8 @@ def history_from_audits(audits: list[dict], mapping: ZendeskMapping, *, people: 
         if any(e.get("type") == "Create" for e in events):
             changes.append(Change(EventKind.created, at, None, None, **who))
         for event in events:
-            kind = _CHANGE_KINDS.get(event.get("field_name"))
+            field_name = event.get("field_name")
+            kind = _CHANGE_KINDS.get(field_name) if isinstance(field_name, str) else None
             if event.get("type") == "Change" and kind is not None:
                 old, new = (_history_value(mapping, kind, event.get(k)) for k in ("previous_value", "value"))
                 changes.append(Change(kind, at, old, new, **who))
