@@ -1,0 +1,71 @@
+"""Turn a Decision into the WritePlan a connector pushes (pure: no I/O, no clock).
+
+The engine decides *what* (route, tags, priority, which templates); planning
+adds the rendered handoff note or proposal note, the customer message where
+the rule asked for one, and the idempotency key whose marker travels into the
+helpdesk with the note so a replay is recognised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from core.actions import CustomerMessage, InternalNote, WritePlan
+from core.decision import Decision
+from core.model import Account, Ticket
+from core.notes import CustomerContext, NoteRenderer, OtherEscalation, SlaLine, note_context
+from core.policy import Policy
+from core.store.keys import idempotency_key, time_bucket
+
+# Decisions about one ticket within this window and for the same reasons and level
+# share a key, so re-deciding after a crash lands on the outbox entry it already has.
+KEY_BUCKET = timedelta(hours=1)
+DEFAULT_PROMISE = "A senior member of our support team is now looking after your request."
+
+
+def needs_write(decision: Decision) -> bool:
+    """True when the decision asks the helpdesk for anything."""
+    return bool(decision.actions or decision.note_template or decision.customer_template)
+
+
+def plan_for(
+    decision: Decision,
+    ticket: Ticket,
+    account: Account | None,
+    policy: Policy,
+    renderer: NoteRenderer,
+    *,
+    other_escalations: Iterable[OtherEscalation] = (),
+    promise: str = DEFAULT_PROMISE,
+) -> WritePlan:
+    """The write plan for ``decision``, rendered against ``ticket`` (which should carry its full history)."""
+    key = idempotency_key(
+        ticket.system, ticket.id, decision.reason_codes or decision.rule_ids, decision.level,
+        time_bucket(decision.evaluated_at, KEY_BUCKET),
+    )  # fmt: skip
+    actions = list(decision.actions)
+    if decision.note_template:
+        context = note_context(
+            ticket, account,
+            reasons=[r.text for r in decision.reasons],
+            sla=[SlaLine.model_validate(clock, from_attributes=True) for clock in decision.inputs.sla],
+            other_escalations=[o for o in other_escalations if o.key != ticket.key],
+            idempotency_key=key, generated_at=decision.evaluated_at,
+            level=decision.level, level_name=decision.level_name,
+            approve_tag=policy.settings.approve_tag if decision.mode == "propose" else None,
+            reject_tag=policy.settings.reject_tag if decision.mode == "propose" else None,
+        )  # fmt: skip
+        actions.append(InternalNote(body=renderer.handoff_note(context, decision.note_template)))
+    if decision.customer_template:
+        message = renderer.customer_message(
+            decision.customer_template, CustomerContext.from_ticket(ticket, promise), ticket.system, key
+        )
+        actions.append(CustomerMessage(body=message))
+    return WritePlan(
+        system=ticket.system,
+        ticket_id=ticket.id,
+        expected_token=ticket.concurrency_token,
+        idempotency_key=key,
+        actions=tuple(actions),
+    )

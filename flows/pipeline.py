@@ -1,0 +1,285 @@
+"""One sync run of one helpdesk: pull -> enrich -> evaluate -> record -> push, cursor committed last.
+
+Order of durability (design.md invariants 1, 2 and 5):
+
+1. Leftover outbox entries of a crashed run are pushed first.
+2. Each pulled page is evaluated; decisions, escalation states, ticket
+   snapshots, quarantines, the outbox entries *and the page's cursor* are
+   committed in one transaction. A run that dies before it re-reads the page;
+   one that dies after finds the plans in the outbox.
+3. The plans are pushed; each carries a marker, so a push repeated after a
+   crash is answered ``already_applied`` by the connector, never written twice.
+   A ``conflict`` (a person changed the ticket meanwhile) restores the prior
+   escalation state and re-plans once on a fresh read.
+4. Open tickets whose next check time has come are evaluated from their stored
+   snapshot, without pulling them, so time alone escalates an untouched ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from connectors.base import AccountSource, HelpdeskConnector, Page
+from core.actions import WriteOutcome, WritePlan, WriteResult
+from core.config import Mappings
+from core.decision import Decision, EscalationState
+from core.model import Account, Ticket
+from core.notes import NoteRenderer
+from core.planning import needs_write, plan_for
+from core.policy import Policy
+from core.rules import evaluate
+from core.store import Store
+from core.store.records import DecisionRecord, OutboxStatus
+from flows.summary import RunSummary
+
+log = logging.getLogger("deskbridge.sync")
+CURSOR_STREAM = "tickets"
+
+
+@dataclass
+class SyncContext:
+    """Everything one run of one helpdesk needs, built once by flows.wiring."""
+
+    connector: HelpdeskConnector
+    accounts: AccountSource
+    store: Store
+    mappings: Mappings
+    policy: Policy
+    renderer: NoteRenderer
+    start: datetime  # where a first run (no cursor yet) starts pulling
+    due_batch: int = 500  # tickets re-evaluated by time per batch
+
+    @property
+    def system(self):
+        return self.connector.system
+
+
+@dataclass
+class Evaluated:
+    """A ticket with its decision, the state it was decided from, and its plan if it writes."""
+
+    ticket: Ticket
+    account: Account | None
+    prior: EscalationState
+    decision: Decision
+    plan: WritePlan | None = None
+
+
+def run_sync(ctx: SyncContext, now: datetime, run_id: str, *, step=None) -> RunSummary:
+    """One complete run; returns its counts.
+
+    ``step`` wraps each stage (the Prefect flow passes a task factory, so every
+    page shows as a task run in the UI); by default stages are plain calls.
+    """
+    step = step or (lambda fn: fn)
+    summary = RunSummary(run_id=run_id, system=ctx.system.value, now=now)
+    with ctx.store.transaction() as tx:
+        tx.record_run(run_id, ctx.system, now)
+        summary.cursor_before = tx.get_cursor(ctx.system, CURSOR_STREAM)
+    step(push_leftovers)(ctx, now, summary)
+    seen: set[str] = set()
+    for page in ctx.connector.pull_changes(summary.cursor_before, start=ctx.start):
+        step(process_page)(ctx, page, now, summary)
+        seen.update(t.id for t in page.tickets)
+    step(evaluate_due)(ctx, now, summary, skip=seen)
+    summary.api_calls = api_calls(ctx)
+    with ctx.store.transaction() as tx:
+        tx.record_run(run_id, ctx.system, now, finished_at=now, counts=summary.model_dump(mode="json"))
+    return summary
+
+
+def process_page(ctx: SyncContext, page: Page, now: datetime, summary: RunSummary) -> None:
+    """Evaluate one pulled page, commit it with its cursor, then push its plans."""
+    summary.pulled += len(page.tickets)
+    tickets = drop_duplicates(ctx, page.tickets, summary)
+    batch = evaluate_batch(ctx, tickets, now)
+    record_batch(ctx, batch, now, summary, cursor=page.cursor, quarantined=page.quarantined)
+    push_batch(ctx, batch, now, summary)
+    summary.cursor_after = page.cursor or summary.cursor_after
+
+
+def drop_duplicates(ctx: SyncContext, tickets: Sequence[Ticket], summary: RunSummary) -> list[Ticket]:
+    """Overlapping pull windows return tickets already handled at the same update time: skip them."""
+    fresh: list[Ticket] = []
+    with ctx.store.transaction() as tx:
+        for ticket in tickets:
+            if tx.is_duplicate(ctx.system, ticket.id, ticket.updated_at):
+                summary.duplicates += 1
+            else:
+                fresh.append(ticket)
+    return fresh
+
+
+def evaluate_batch(ctx: SyncContext, tickets: Sequence[Ticket], now: datetime) -> list[Evaluated]:
+    """Enrich (one batched Salesforce call), evaluate, and plan the tickets that write."""
+    if not tickets:
+        return []
+    accounts = ctx.accounts.accounts({t.account_id for t in tickets if t.account_id})
+    with ctx.store.transaction() as tx:
+        priors = {t.id: _state(tx.get_state(ctx.system, t.id)) for t in tickets}
+    batch = [_evaluate(ctx, t, accounts.get(t.account_id or ""), priors[t.id], now) for t in tickets]
+    writers = [e for e in batch if needs_write(e.decision)]
+    if writers:
+        _plan_with_full_history(ctx, writers, now)
+    return batch
+
+
+def _evaluate(ctx: SyncContext, ticket: Ticket, account: Account | None, prior: EscalationState, now: datetime):
+    return Evaluated(ticket, account, prior, evaluate(ticket, account, ctx.policy, now, prior))
+
+
+def _plan_with_full_history(ctx: SyncContext, writers: list[Evaluated], now: datetime) -> None:
+    """Re-read the escalating tickets in bulk with every comment (for the note) and plan their writes.
+
+    If the fresh read shows the ticket changed since the pull, decide again on
+    the fresh version: the plan must rest on what a person sees now.
+    """
+    fresh, _quarantined = ctx.connector.fetch_tickets([e.ticket.id for e in writers], full_history=True)
+    by_id = {t.id: t for t in fresh}
+    with ctx.store.transaction() as tx:
+        for item in writers:
+            current = by_id.get(item.ticket.id, item.ticket)
+            if current.concurrency_token != item.ticket.concurrency_token:
+                item.decision = evaluate(current, item.account, ctx.policy, now, item.prior)
+            item.ticket = current
+            if not needs_write(item.decision):
+                continue
+            others = tx.open_escalations_for_account(item.account.id) if item.account else []
+            item.plan = plan_for(item.decision, current, item.account, ctx.policy, ctx.renderer, other_escalations=others)
+
+
+def record_batch(
+    ctx: SyncContext, batch: list[Evaluated], now: datetime, summary: RunSummary,
+    *, cursor: str | None = None, quarantined=(),
+) -> None:  # fmt: skip
+    """Commit decisions, states, snapshots, quarantines, outbox entries and the cursor together."""
+    with ctx.store.transaction() as tx:
+        for item in batch:
+            _record_one(tx, ctx, item, now, summary)
+        for q in quarantined:
+            tx.quarantine(q)
+            summary.quarantined.append(q)
+        if cursor is not None:
+            tx.set_cursor(ctx.system, CURSOR_STREAM, cursor)
+
+
+def _record_one(tx, ctx: SyncContext, item: Evaluated, now: datetime, summary: RunSummary) -> None:
+    decision, ticket = item.decision, item.ticket
+    tier = item.account.tier if item.account else decision.inputs.tier
+    segment = item.account.segment if item.account else None
+    tx.upsert_ticket(ticket, tier, segment, decision.next_check_at)
+    tx.save_state(ctx.system, ticket.id, decision.new_state, decision.new_state.level)
+    breaches = {c.target: c.breached_at for c in decision.inputs.sla if c.breached and c.breached_at}
+    if breaches:
+        tx.record_breaches(ctx.system, ticket.id, breaches)
+    key = item.plan.idempotency_key if item.plan else None
+    if item.plan is not None:
+        entry = tx.outbox_add(item.plan)
+        if entry.status.landed:
+            item.plan = None  # this very step already reached the helpdesk: never push it twice
+        elif entry.status is not OutboxStatus.pending:
+            tx.outbox_requeue(item.plan)  # re-planned after a conflict or failure: same key, fresh plan
+        if decision.escalate:
+            tx.mark_escalated(ctx.system, ticket.id, now)
+    tx.record_decision(_decision_record(ctx, decision, ticket, key, summary.run_id))
+    summary.count_decision(decision, ticket.key)
+
+
+def _decision_record(ctx: SyncContext, decision: Decision, ticket: Ticket, key: str | None, run_id: str):
+    return DecisionRecord(
+        system=ctx.system, ticket_id=ticket.id, evaluated_at=decision.evaluated_at,
+        policy_version=str(ctx.policy.version), policy_hash=decision.policy_digest,
+        escalate=decision.escalate, level=decision.level, rule_ids=decision.rule_ids,
+        reasons=[r.model_dump(mode="json") for r in decision.reasons],
+        inputs=decision.inputs.model_dump(mode="json") | {"mode": decision.mode,
+                                                          "skipped_because": list(decision.skipped_because),
+                                                          "next_check_at": _iso(decision.next_check_at)},
+        actions=decision.actions, explanation=decision.explanation, run_id=run_id, idempotency_key=key,
+    )  # fmt: skip
+
+
+def push_batch(ctx: SyncContext, batch: list[Evaluated], now: datetime, summary: RunSummary) -> None:
+    """Push this batch's plans; re-plan once on a fresh read where a person changed the ticket meanwhile."""
+    planned = [e for e in batch if e.plan is not None]
+    if not planned:
+        return
+    results = _push(ctx, [e.plan for e in planned], summary)
+    conflicted = {r.ticket_id for r in results if r.outcome is WriteOutcome.conflict}
+    if not conflicted:
+        return
+    retry = [e for e in planned if e.ticket.id in conflicted]
+    with ctx.store.transaction() as tx:
+        for item in retry:  # the escalation did not happen: forget it before deciding again
+            tx.save_state(ctx.system, item.ticket.id, item.prior, item.prior.level)
+    summary.replanned += len(retry)
+    fresh, quarantined = ctx.connector.fetch_tickets([e.ticket.id for e in retry], full_history=True)
+    again = [_evaluate(ctx, t, _account_of(retry, t), _prior_of(retry, t), now) for t in fresh]
+    writers = [e for e in again if needs_write(e.decision)]
+    if writers:
+        _plan_with_full_history(ctx, writers, now)
+    record_batch(ctx, again, now, summary, quarantined=quarantined)
+    final = [e.plan for e in again if e.plan is not None]
+    if final:
+        _push(ctx, final, summary)  # a second conflict waits for the next run, from the outbox
+
+
+def push_leftovers(ctx: SyncContext, now: datetime, summary: RunSummary) -> None:
+    """Push outbox entries a previous run recorded but never saw answered (crash between commit and push)."""
+    with ctx.store.transaction() as tx:
+        pending = tx.outbox_pending(ctx.system)
+    if pending:
+        log.info("%s: pushing %d outbox entries left by an earlier run", ctx.system.value, len(pending))
+        _push(ctx, [entry.plan for entry in pending], summary)
+
+
+def _push(ctx: SyncContext, plans: list[WritePlan], summary: RunSummary) -> list[WriteResult]:
+    results = ctx.connector.apply(plans)
+    with ctx.store.transaction() as tx:
+        for result in results:
+            tx.outbox_mark(result)
+            if result.outcome is WriteOutcome.failed:
+                log.warning("%s:%s write failed: %s", result.system.value, result.ticket_id, result.detail)
+    summary.count_results(results)
+    return results
+
+
+def evaluate_due(ctx: SyncContext, now: datetime, summary: RunSummary, skip: set[str]) -> None:
+    """Evaluate, from their stored snapshots, the open tickets whose next check time has come."""
+    done: set[str] = set(skip)
+    while True:
+        with ctx.store.transaction() as tx:
+            due = [i for i in tx.due_for_check(ctx.system, now, limit=ctx.due_batch + len(done)) if i not in done]
+            tickets = list(tx.get_tickets(ctx.system, due[: ctx.due_batch]).values())
+        if not tickets:
+            return
+        done.update(t.id for t in tickets)
+        summary.time_based += len(tickets)
+        batch = evaluate_batch(ctx, tickets, now)
+        record_batch(ctx, batch, now, summary)
+        push_batch(ctx, batch, now, summary)
+
+
+def api_calls(ctx: SyncContext) -> dict[str, dict[str, int]]:
+    return {
+        ctx.system.value: ctx.connector.calls.by_endpoint(),
+        "salesforce": ctx.accounts.calls.by_endpoint(),
+    }
+
+
+def _state(stored) -> EscalationState:
+    return EscalationState.model_validate(stored.document) if stored else EscalationState()
+
+
+def _account_of(items: list[Evaluated], ticket: Ticket) -> Account | None:
+    return next((e.account for e in items if e.ticket.id == ticket.id), None)
+
+
+def _prior_of(items: list[Evaluated], ticket: Ticket) -> EscalationState:
+    return next((e.prior for e in items if e.ticket.id == ticket.id), EscalationState())
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None

@@ -1,0 +1,68 @@
+"""The Prefect flow: one sync of one helpdesk, scheduled per deployment in prefect.yaml.
+
+The flow is thin: it loads settings and credentials, builds the run's context
+and hands it to :func:`flows.pipeline.run_sync`, whose stages run as Prefect
+tasks. Task retries stay at 0: deskbridge's own retry policy handles API
+errors, and the next scheduled run resumes from the committed cursor and the
+outbox (see connectors/retry.py for the layering).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Literal
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from core.model import System
+from core.settings import load_settings
+from flows.pipeline import run_sync
+from flows.wiring import build_context
+
+HelpdeskName = Literal["zendesk", "servicenow", "jira"]
+
+
+def _as_task(fn):
+    """A pipeline stage as a Prefect task: named, never cached, never retried by Prefect."""
+    return task(fn, name=fn.__name__.replace("_", "-"), cache_policy=NO_CACHE, retries=0)
+
+
+@flow(name="deskbridge-sync", flow_run_name="sync-{system}", retries=0, log_prints=False)
+def sync_helpdesk(
+    system: HelpdeskName,
+    credentials_block: str | None = None,
+    salesforce_block: str | None = None,
+    now: datetime | None = None,
+) -> dict:
+    """Pull changed tickets, escalate the ones at risk inside the helpdesk, and report what happened.
+
+    Args:
+        system: which helpdesk this deployment syncs.
+        credentials_block: a Prefect block with the helpdesk's credentials; environment variables when empty.
+        salesforce_block: a Prefect block with Salesforce credentials; environment variables when empty.
+        now: the instant to evaluate at (replays and the sandbox's virtual clock); the wall clock when empty.
+    """
+    logger = get_run_logger()
+    at = (now or datetime.now(UTC)).astimezone(UTC)
+    settings = load_settings()
+    ctx = build_context(
+        System(system), settings, at, credentials_block=credentials_block, salesforce_block=salesforce_block
+    )
+    run_id = str(flow_run.id or uuid.uuid4())
+    try:
+        summary = run_sync(ctx, at, run_id, step=_as_task)
+    finally:
+        ctx.store.close()
+    create_markdown_artifact(
+        summary.to_markdown(), key=f"deskbridge-sync-{system}", description=f"deskbridge sync of {system}"
+    )
+    logger.info(
+        "%s: pulled %d, evaluated %d (%d by time), escalated %d, proposed %d, quarantined %d, writes %s",
+        system, summary.pulled, summary.evaluated, summary.time_based, summary.escalated, summary.proposed,
+        len(summary.quarantined), dict(summary.writes),
+    )
+    return summary.model_dump(mode="json")
