@@ -50,7 +50,7 @@ def plan_for(
             ticket, account,
             reasons=[r.text for r in decision.reasons],
             sla=[SlaLine.model_validate(clock, from_attributes=True) for clock in decision.inputs.sla],
-            other_escalations=[o for o in other_escalations if o.key != ticket.key],
+            other_escalations=list(other_escalations),
             idempotency_key=key, generated_at=decision.evaluated_at,
             level=decision.level, level_name=decision.level_name,
             approve_tag=policy.settings.approve_tag if decision.mode == "propose" else None,

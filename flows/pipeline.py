@@ -147,7 +147,10 @@ def _plan_with_full_history(ctx: SyncContext, writers: list[Evaluated], now: dat
             item.ticket = current
             if not needs_write(item.decision):
                 continue
-            others = tx.open_escalations_for_account(item.account.id) if item.account else []
+            others = (
+                tx.open_escalations_for_account(item.account.id, exclude=(ctx.system, current.id))
+                if item.account else []
+            )  # fmt: skip
             item.plan = plan_for(item.decision, current, item.account, ctx.policy, ctx.renderer, other_escalations=others)
 
 
