@@ -12,7 +12,8 @@ from __future__ import annotations
 from sandbox.vocab import JIRA, PRODUCT_AREAS
 
 PROJECT = {"id": "10000", "key": JIRA["project"], "name": "Customer Support", "projectTypeKey": "service_desk"}
-ISSUE_TYPE = {"id": "10004", "name": "[System] Service request", "description": "Created by Jira Service Management."}
+ISSUE_TYPE = {"id": "10004", "name": "[System] Service request", "description": "Created by Jira Service Management.",
+              "entity_id": "5d5c1b3e-4f7a-4c1e-9b8e-0d6a2f1c9a10"}
 
 # statusCategory id -> (key, colorName, name), as Jira Cloud numbers them.
 STATUS_CATEGORIES = {2: ("new", "blue-gray", "To Do"), 4: ("indeterminate", "yellow", "In Progress"), 3: ("done", "green", "Done")}

@@ -45,7 +45,7 @@ class JiraEmulator:
     def create(self, ticket: SeedTicket) -> str:
         """Add an issue now (as if raised through the portal) and return its id."""
         issue = self.store.add_ticket(ticket)
-        self.ctx.log.write(SYSTEM, issue.id, "created", "human", issue.created, key=issue.key)
+        self.ctx.log.write(SYSTEM, issue.id, "created", "human", self.ctx.clock.now(), key=issue.key)
         return issue.id
 
     def ticket_ids(self) -> list[str]:
@@ -80,16 +80,21 @@ class JiraEmulator:
         """Apply what a person would do in the Jira UI; raises ValueError for unknown actions or values."""
         with self.store.lock:
             issue = self._get(ticket_id)
-            kind = action.get("action")
-            if kind == "comment":
-                author_key = action.get("author")
-                author = self.store.human_actor(issue, author_key) if author_key else issue.reporter
-                public = bool(action.get("public", True)) or self.store.users[author].account_type == "customer"
-                self.store.add_comment(issue, author, str(action["body"]), public, "human")
-            else:
-                actor = self.store.human_actor(issue, action.get("actor"))
-                self.store.apply(issue, self._human_changes(issue, kind, action), actor, "human")
+            try:
+                self._human(issue, action)
+            except KeyError as missing:
+                raise ValueError(f"human action {action.get('action')!r} needs {missing}") from None
             return self.view(ticket_id)
+
+    def _human(self, issue: IssueRecord, action: dict) -> None:
+        if action.get("action") == "comment":
+            author_key = action.get("author")
+            author = self.store.human_actor(issue, author_key) if author_key else issue.reporter
+            public = bool(action.get("public", True)) or self.store.users[author].account_type == "customer"
+            self.store.add_comment(issue, author, str(action["body"]), public, "human")
+            return
+        changes = self._human_changes(issue, action.get("action"), action)
+        self.store.apply(issue, changes, self.store.human_actor(issue, action.get("actor")), "human")
 
     def _human_changes(self, issue: IssueRecord, kind: str | None, action: dict) -> dict:
         if kind == "add_tags":

@@ -127,7 +127,7 @@ class Renderer:
         t = catalog.ISSUE_TYPE
         return {"self": f"{self.api}/issuetype/{t['id']}", "id": t["id"], "description": t["description"],
                 "iconUrl": f"{self.api}/universal_avatar/view/type/issuetype/avatar/10553?size=medium",
-                "name": t["name"], "subtask": False, "avatarId": 10553, "hierarchyLevel": 0}
+                "name": t["name"], "subtask": False, "avatarId": 10553, "entityId": t["entity_id"], "hierarchyLevel": 0}
 
     def request_type(self, r: IssueRecord) -> dict:
         rt_id = catalog.REQUEST_TYPES[r.request_type]

@@ -58,9 +58,9 @@ def _compile(node, now: datetime, key_to_n) -> Predicate:
 def _clause(c: Clause, now: datetime, key_to_n) -> Predicate:
     field = c.field
     if field == "project":
-        wanted = {str(v).lower() for v in c.values}
-        for v in wanted:
-            if v not in (catalog.PROJECT["key"].lower(), catalog.PROJECT["id"], catalog.PROJECT["name"].lower()):
+        known = (catalog.PROJECT["key"].lower(), catalog.PROJECT["id"], catalog.PROJECT["name"].lower())
+        for v in c.values:
+            if v is not EMPTY and str(v).lower() not in known:
                 raise JqlError(f"The value '{v}' does not exist for the field 'project'.")
         project_key = catalog.PROJECT["key"]
         return _single(c, lambda r: project_key, {project_key})
