@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+INJECTED_RESET = "sandbox: injected connection reset"  # uvicorn's log of it is hidden (tls_server)
 FaultKind = Literal["429", "5xx", "latency", "reset", "conflict", "malformed", "401"]
 
 
@@ -97,17 +98,20 @@ class EventLog:
     def __init__(self, max_requests: int = 200_000):
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
+        self._last_seq = 0
         self.requests: deque[RequestRecord] = deque(maxlen=max_requests)
         self.writes: list[WriteRecord] = []
 
     def request(self, **kw: Any) -> None:
         with self._lock:
-            self.requests.append(RequestRecord(seq=next(self._seq), **kw))
+            self._last_seq = next(self._seq)
+            self.requests.append(RequestRecord(seq=self._last_seq, **kw))
 
     def write(self, system: str, ticket_id: str, kind: str, actor: str, at: datetime, **detail: Any) -> None:
         with self._lock:
+            self._last_seq = next(self._seq)
             self.writes.append(
-                WriteRecord(next(self._seq), system, str(ticket_id), kind, actor, at.isoformat(), detail)
+                WriteRecord(self._last_seq, system, str(ticket_id), kind, actor, at.isoformat(), detail)
             )
 
     def query_requests(self, system: str | None = None, since_seq: int = 0) -> list[dict]:
@@ -124,7 +128,13 @@ class EventLog:
             if w.seq > since_seq and (system is None or w.system == system) and (actor is None or w.actor == actor)
         ]
 
+    def last_seq(self) -> int:
+        """The latest sequence number handed out: pass it as ``since`` to see only what follows."""
+        with self._lock:
+            return self._last_seq
+
     def clear(self) -> None:
+        """Forget every record; sequence numbers keep counting, so old ``since`` marks stay valid."""
         with self._lock:
             self.requests.clear()
             self.writes.clear()
@@ -248,7 +258,7 @@ class FaultMiddleware:
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
             await send({"type": "http.response.body", "body": b'{"partial":', "more_body": True})
-            raise ConnectionResetError("sandbox: injected connection reset")
+            raise ConnectionResetError(INJECTED_RESET)
         response = self._fault_response(fault)
         await response(scope, receive, logging_send)
         record()

@@ -11,6 +11,7 @@ machine's CAs plus its own and callers point that variable at it
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import tempfile
 import threading
@@ -21,7 +22,20 @@ from pathlib import Path
 import trustme
 import uvicorn
 
+from sandbox.context import INJECTED_RESET
+
 LOOPBACK = "127.0.0.1"
+
+
+class _HideInjectedResets(logging.Filter):
+    """Drop uvicorn's "Exception in ASGI application" traceback for the fault we inject on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, ConnectionResetError) and str(error) == INJECTED_RESET)
+
+
+logging.getLogger("uvicorn.error").addFilter(_HideInjectedResets())
 
 
 @dataclass
@@ -84,14 +98,18 @@ class BackgroundServer:
         self.port: int | None = None
 
     def _run(self) -> None:
-        asyncio.run(self.server.serve())
+        try:
+            asyncio.run(self.server.serve())
+        except SystemExit:  # uvicorn exits when it cannot bind; start() reports it
+            pass
 
     def start(self, timeout: float = 15.0) -> "BackgroundServer":
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name} emulator did not start on {LOOPBACK}")
+                port = f":{self.config.port}" if self.config.port else ""
+                raise RuntimeError(f"{self.name} server did not start on {LOOPBACK}{port} (is the port in use?)")
             time.sleep(0.01)
         self.port = self.server.servers[0].sockets[0].getsockname()[1]
         return self
@@ -104,6 +122,18 @@ class BackgroundServer:
     def netloc(self) -> str:
         return f"{LOOPBACK}:{self.port}"
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Ask the server to stop without waiting (stop several at once, then :meth:`stop` each)."""
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+
+    def stop(self, grace: float = 0.5) -> None:
+        """Stop serving; after ``grace`` seconds stop waiting for idle keep-alive connections.
+
+        A client that keeps a pooled TLS connection open never answers the TLS
+        close, so a graceful uvicorn shutdown would wait on it for about 30 s.
+        """
+        self.server.should_exit = True
+        self.thread.join(timeout=grace)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(timeout=10)
