@@ -90,7 +90,8 @@ def _check_native_statuses(doc: LocatedYaml, mapping: ZendeskMapping | JiraMappi
     for native in mapping.status_map:
         if native not in mapping.native_statuses:
             problems.append(doc.problem(("status_map", native),
-                                        f"{native!r} is not in native_statuses{_hint(native, mapping.native_statuses)}"))
+                                        f"{native!r} is not in native_statuses"
+                                        f"{_hint(native, mapping.native_statuses)}"))
     return problems
 
 
@@ -144,7 +145,8 @@ def check_salesforce(doc: LocatedYaml, mapping: SalesforceMapping, shared: Share
                                         f"{_hint(tier, shared.tiers)} ({', '.join(shared.tiers)})"))
     if mapping.default_tier not in shared.tiers:
         problems.append(doc.problem(("default_tier",), f"{mapping.default_tier!r} is not one of the tiers in "
-                                    f"shared.yaml{_hint(mapping.default_tier, shared.tiers)} ({', '.join(shared.tiers)})"))
+                                    f"shared.yaml{_hint(mapping.default_tier, shared.tiers)} "
+                                    f"({', '.join(shared.tiers)})"))
     return problems
 
 

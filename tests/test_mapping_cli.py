@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,15 @@ def test_installed_console_script(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1
     assert bad.stdout.splitlines() == [*expected("syntax_error"), "1 problem in 1 file."]
+
+
+def test_demo_validates_and_normalizes_the_reference_payloads(payloads_dir):
+    """`make demo` at this stage: the real mapping check and the real normalizers, nothing simulated."""
+    run = subprocess.run([sys.executable, "-m", "cli.demo"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "COLUMNS": "200", "DESKBRIDGE_REFERENCE_PAYLOADS": str(payloads_dir)})
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "mapping: all " in out and "files valid" in out
+    for key in ("#4017", "#28", "#35436", "INC0000060", "KAN-2", "001dM00003jU9GyQAK"):
+        assert key in out
+    assert "zendesk ticket 29 field 'status': 'archived' is not in the Zendesk mapping's status_map" in out

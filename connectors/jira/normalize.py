@@ -189,7 +189,8 @@ def native_slas(fields: Mapping[str, Any], mapping: JiraMapping, request_slas: I
         name = r.text(value.get("name"), f"slas[{index}].name") or ""
         if name.casefold() in seen:
             continue  # the same SLA already read from its field
-        out.append(sla_from_jsm(value, target=by_name.get(name.casefold()), name=name, reader=r, where=f"slas[{index}]"))
+        target = by_name.get(name.casefold())
+        out.append(sla_from_jsm(value, target=target, name=name, reader=r, where=f"slas[{index}]"))
     return tuple(out)
 
 

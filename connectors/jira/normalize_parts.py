@@ -4,7 +4,8 @@ Comment visibility: ``jsdPublic`` (JSM adds it to comments) decides; without it
 the ``sd.public.comment`` property (``{"internal": true}``, with
 ``expand=properties``) does; a comment with neither is public. Bodies are
 plain strings (API v2) or Atlassian Document Format (API v3).
-https://developer.atlassian.com/cloud/jira/service-desk/rest/api-group-request/#api-rest-servicedeskapi-request-issueidorkey-sla-get
+SLA objects: https://developer.atlassian.com/cloud/jira/service-desk/rest/api-group-request/
+(GET /rest/servicedeskapi/request/{issueIdOrKey}/sla).
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ def _change(item: dict, mapping: JiraMapping, team_field: str) -> tuple[EventKin
     field_id = item.get("fieldId") or item.get("field")
     text = lambda key: item.get(key) if isinstance(item.get(key), str) and item.get(key) != "" else None  # noqa: E731
     if field_id == "status":
-        return EventKind.status_change, _status_name(mapping, text("fromString")), _status_name(mapping, text("toString"))
+        old, new = _status_name(mapping, text("fromString")), _status_name(mapping, text("toString"))
+        return EventKind.status_change, old, new
     if field_id == "priority":
         return EventKind.priority_change, *(
             mapping.priority_map[v].value if v in mapping.priority_map else v

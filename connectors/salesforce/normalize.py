@@ -32,7 +32,8 @@ def to_account(raw: Mapping[str, Any], mapping: SalesforceMapping) -> Account:
     """Normalize one Account record; raises PayloadError naming the account and field when unusable."""
     with payload_guard(SYSTEM_NAME, raw_id(raw, "Id"), kind="account"):
         if not isinstance(raw, Mapping):
-            raise Reader(SYSTEM_NAME, None, kind="account").error(None, f"expected a record object, got {type(raw).__name__}")
+            problem = f"expected a record object, got {type(raw).__name__}"
+            raise Reader(SYSTEM_NAME, None, kind="account").error(None, problem)
         return _to_account(raw, mapping)
 
 

@@ -144,7 +144,8 @@ def changes_from_audit(rows: list[dict], people: People, reader: Reader, created
     """Field changes after creation (rows at the creation instant are initial values, not changes)."""
     mapping = people.mapping
     records = [Record(row, reader, "auto") for row in rows]
-    holds = {rec.value("sys_created_on"): rec.value("newvalue") for rec in records if rec.value("fieldname") == "hold_reason"}
+    holds = {rec.value("sys_created_on"): rec.value("newvalue")
+             for rec in records if rec.value("fieldname") == "hold_reason"}
     changes = []
     for index, rec in enumerate(records):
         kind = _AUDIT_KINDS.get(rec.value("fieldname") or "")

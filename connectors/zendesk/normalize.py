@@ -245,9 +245,14 @@ def _comment_body(r: Reader, raw: Mapping[str, Any]) -> str:
     return ""
 
 
-def comments_from_audits(audits: list[dict], mapping: ZendeskMapping, *, people: _People,
-                         reader: Reader) -> list[Comment]:
-    """The Comment events of audits, each timed by its audit."""
+def comments_from_audits(audits: list[dict], mapping: ZendeskMapping, *, people: _People | None = None,
+                         reader: Reader | None = None) -> list[Comment]:
+    """The Comment events of audits, each timed by its audit.
+
+    Without ``people`` the requester is taken from the audits' own Create events.
+    """
+    reader = reader or Reader(SYSTEM, None)
+    people = people or _People(mapping, {}, _created_requester(audits, reader))
     out = []
     for index, audit in enumerate(audits):
         for event in reader.records(audit.get("events"), f"audits[{index}].events"):
@@ -257,9 +262,21 @@ def comments_from_audits(audits: list[dict], mapping: ZendeskMapping, *, people:
     return out
 
 
-def history_from_audits(audits: list[dict], mapping: ZendeskMapping, *, people: _People,
-                        reader: Reader) -> tuple[HistoryEvent, ...]:
+def _created_requester(audits: list[dict], reader: Reader) -> str | None:
+    for audit in audits:
+        for event in (audit.get("events") or []) if isinstance(audit, Mapping) else []:
+            if not isinstance(event, Mapping) or event.get("type") != "Create":
+                continue
+            if event.get("field_name") == "requester_id":
+                return reader.id(event.get("value"), "audits.events.value")
+    return None
+
+
+def history_from_audits(audits: list[dict], mapping: ZendeskMapping, *, people: _People | None = None,
+                        reader: Reader | None = None) -> tuple[HistoryEvent, ...]:
     """Creation, status/group/assignee/priority changes and reopens from audit events."""
+    people = people or _People(mapping, {}, None)
+    reader = reader or Reader(SYSTEM, None)
     changes: list[Change] = []
     for index, audit in enumerate(audits):
         at = reader.time(audit.get("created_at"), f"audits[{index}].created_at", required=True)
