@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -92,7 +93,7 @@ def writes(emu, issue_id: str, since: int = 0, actor: str | None = None) -> list
 
 
 def requests_seen(emu, since: int, wanted, expect: int) -> list[dict]:
-    """Requests logged since ``since`` that satisfy ``wanted``; waits briefly, as the log is written after the response."""
+    """Requests logged since ``since`` that satisfy ``wanted`` (the log is written after the response: wait a bit)."""
     deadline = time.monotonic() + 2
     while True:
         rows = [r for r in emu.ctx.log.query_requests("jira", since_seq=since) if wanted(r)]
@@ -395,7 +396,9 @@ def assert_shape(mine, ref, path: str = "$", exact: bool = False) -> None:
     if path.rsplit(".", 1)[-1] in V3_ONLY:
         assert isinstance(mine, str), path
         return
-    kind = lambda v: "number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__  # noqa: E731
+    def kind(v) -> str:
+        return "number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__
+
     assert kind(mine) == kind(ref), f"{path}: {kind(mine)} != {kind(ref)}"
     if isinstance(ref, dict):
         missing = set(ref) - set(mine)
@@ -481,3 +484,21 @@ def test_errors_match_the_documented_error_collection(jira, payloads_dir):
     query_error = err.value.response.json()
     assert_shape(query_error, ref, "$", exact=True)
     assert query_error["errors"] == {} and isinstance(query_error["errorMessages"][0], str)
+
+
+def test_the_jira_normalizer_reads_every_served_issue(jira):
+    from connectors.jira.normalize import to_ticket
+    from core.config import load_mappings
+    from core.model import Status
+
+    mapping = load_mappings(Path(__file__).resolve().parent.parent / "mapping", with_policy=False).jira
+    issues = jira.enhanced_search_issues("project = SUP ORDER BY key ASC", maxResults=100, expand="changelog",
+                                         json_result=True)["issues"]
+    tickets = [to_ticket(raw, mapping) for raw in issues]
+    assert len(tickets) == 100
+    first = tickets[0]
+    assert (first.key, first.group, first.product_area, first.account_id) == ("SUP-1", "l1", "billing",
+                                                                             "001xx000003DGb2AAG")
+    assert first.status == Status.open and first.comments[0].body == "Help with 1"
+    assert {s.name for s in first.native_slas} == {"Time to first response", "Time to resolution"}
+    assert tickets[6].agent_escalation_flag is True and tickets[10].customer_escalation_request is True

@@ -16,7 +16,11 @@ ISSUE_TYPE = {"id": "10004", "name": "[System] Service request", "description": 
               "entity_id": "5d5c1b3e-4f7a-4c1e-9b8e-0d6a2f1c9a10"}
 
 # statusCategory id -> (key, colorName, name), as Jira Cloud numbers them.
-STATUS_CATEGORIES = {2: ("new", "blue-gray", "To Do"), 4: ("indeterminate", "yellow", "In Progress"), 3: ("done", "green", "Done")}
+STATUS_CATEGORIES = {
+    2: ("new", "blue-gray", "To Do"),
+    4: ("indeterminate", "yellow", "In Progress"),
+    3: ("done", "green", "Done"),
+}
 
 # native status name -> (status id, statusCategory id)
 STATUSES: dict[str, tuple[str, int]] = {

@@ -23,6 +23,8 @@ ALL_FIELDS = (
     catalog.REQUEST_TYPE_FIELD, catalog.SLA_FIRST_RESPONSE_FIELD, catalog.SLA_RESOLUTION_FIELD,
 )
 NON_NAVIGABLE = frozenset({"comment"})
+AVATARS = "https://avatar-management--avatars.us-west-2.prod.public.atl-paas.net"
+ITEM_KEYS = ("field", "fieldtype", "from", "fromString", "to", "toString")
 
 
 def jira_time(instant: datetime | None) -> str | None:
@@ -61,7 +63,7 @@ class Renderer:
         if account is None:
             return None
         u = self.users[account]
-        avatar = f"https://avatar-management--avatars.us-west-2.prod.public.atl-paas.net/initials/{u.display_name[:2].upper()}-0.png"
+        avatar = f"{AVATARS}/initials/{u.display_name[:2].upper()}-0.png"
         return {
             "self": f"{self.api}/user?accountId={u.account_id}",
             "accountId": u.account_id,
@@ -105,8 +107,8 @@ class Renderer:
 
     def priority(self, name: str) -> dict:
         pid = catalog.PRIORITIES[name]
-        return {"self": f"{self.api}/priority/{pid}", "iconUrl": f"{self.base}/images/icons/priorities/{name.lower()}.svg",
-                "name": name, "id": pid}
+        icon = f"{self.base}/images/icons/priorities/{name.lower()}.svg"
+        return {"self": f"{self.api}/priority/{pid}", "iconUrl": icon, "name": name, "id": pid}
 
     def option(self, field_id: str, value: str | None, option_id: str | None) -> dict | None:
         if value is None:
@@ -134,8 +136,12 @@ class Renderer:
         since = status_timeline(r)[-1][0]
         category = catalog.STATUS_CATEGORIES[catalog.STATUSES[r.status][1]][0]
         return {
-            "_links": {"jiraRest": f"{self.api}/issue/{r.id}", "web": f"{self.base}/servicedesk/customer/portal/1/{r.key}",
-                       "agent": f"{self.base}/browse/{r.key}", "self": f"{self.base}/rest/servicedeskapi/request/{r.id}"},
+            "_links": {
+                "jiraRest": f"{self.api}/issue/{r.id}",
+                "web": f"{self.base}/servicedesk/customer/portal/1/{r.key}",
+                "agent": f"{self.base}/browse/{r.key}",
+                "self": f"{self.base}/rest/servicedeskapi/request/{r.id}",
+            },
             "requestType": {
                 "_links": {"self": f"{self.base}/rest/servicedeskapi/servicedesk/1/requesttype/{rt_id}"},
                 "id": rt_id, "name": r.request_type, "description": "", "helpText": "",
@@ -164,13 +170,14 @@ class Renderer:
 
     def comment_page(self, issue: IssueRecord, comments: list[CommentRecord], start: int, total: int,
                      properties: bool = False) -> dict:
-        return {"comments": [self.comment(issue, c, properties) for c in comments], "self": f"{self.api}/issue/{issue.id}/comment",
-                "maxResults": len(comments), "total": total, "startAt": start}
+        return {"comments": [self.comment(issue, c, properties) for c in comments],
+                "self": f"{self.api}/issue/{issue.id}/comment", "maxResults": len(comments), "total": total,
+                "startAt": start}
 
     def history(self, h: HistoryRecord) -> dict:
         return {
             "id": str(h.id), "author": self.user(h.author), "created": jira_time(h.created),
-            "items": [dict(zip(("field", "fieldtype", "from", "fromString", "to", "toString"), item)) for item in h.items],
+            "items": [dict(zip(ITEM_KEYS, item)) for item in h.items],
         }
 
 

@@ -19,8 +19,10 @@ from sandbox.jira.records import IssueRecord
 HOUR_MS = 3_600_000
 # SLA id -> (name, goal in hours per native priority)
 SLAS = {
-    "1": (catalog.FIELD_NAMES[catalog.SLA_FIRST_RESPONSE_FIELD], {"Highest": 1, "High": 2, "Medium": 4, "Low": 8, "Lowest": 8}),
-    "2": (catalog.FIELD_NAMES[catalog.SLA_RESOLUTION_FIELD], {"Highest": 4, "High": 8, "Medium": 24, "Low": 48, "Lowest": 48}),
+    "1": (catalog.FIELD_NAMES[catalog.SLA_FIRST_RESPONSE_FIELD],
+          {"Highest": 1, "High": 2, "Medium": 4, "Low": 8, "Lowest": 8}),
+    "2": (catalog.FIELD_NAMES[catalog.SLA_RESOLUTION_FIELD],
+          {"Highest": 4, "High": 8, "Medium": 24, "Low": 48, "Lowest": 48}),
 }
 PAUSED_STATUSES = frozenset({"Waiting for customer", "Pending"})
 

@@ -139,7 +139,8 @@ class JiraStore:
         if attr in ("status", "priority") and (old is None or new is None) or old == new:
             return
         items, _ = edits.describe(attr, old, new, self.users)
-        issue.histories.append(HistoryRecord(next(self._history_ids), self.account_of(event.actor), event.at, tuple(items)))
+        author = self.account_of(event.actor)
+        issue.histories.append(HistoryRecord(next(self._history_ids), author, event.at, tuple(items)))
 
     # writes -------------------------------------------------------------------------------------
     def _bump(self, issue: IssueRecord) -> datetime:
