@@ -19,7 +19,9 @@ import typer
 
 from cli.main import app
 
-sandbox_app = typer.Typer(help="The local sandbox: Zendesk, ServiceNow, Jira and Salesforce on 127.0.0.1.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="The local sandbox: Zendesk, ServiceNow, Jira and Salesforce on 127.0.0.1.", no_args_is_help=True
+)
 app.add_typer(sandbox_app, name="sandbox")
 
 
@@ -81,9 +83,8 @@ def resident_memory_mb() -> float:
 
 def _report(sandbox) -> None:  # noqa: ANN001 - a running Sandbox
     typer.echo(f"Started in {sandbox.timings['total']:.1f} s; resident memory {resident_memory_mb():.0f} MiB.")
-    seeding = ", ".join(
-        f"{key.removeprefix('seed_')} {value:.1f} s" for key, value in sandbox.timings.items() if key.startswith("seed_")
-    )
+    seeded = {key.removeprefix("seed_"): value for key, value in sandbox.timings.items() if key.startswith("seed_")}
+    seeding = ", ".join(f"{system} {seconds:.1f} s" for system, seconds in seeded.items())
     typer.echo(f"Seeding per emulator: {seeding}")
     typer.echo("\nBase URLs:")
     for name, url in sandbox.urls.items():
@@ -105,7 +106,8 @@ def _parse_start(text: str | None, default: datetime) -> datetime:
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not an ISO 8601 instant", param_hint="--start") from None
     if instant.tzinfo is None:
-        raise typer.BadParameter("give the instant with an offset, e.g. 2026-03-02T09:00:00+00:00", param_hint="--start")
+        example = "2026-03-02T09:00:00+00:00"
+        raise typer.BadParameter(f"give the instant with an offset, e.g. {example}", param_hint="--start")
     return instant
 
 

@@ -12,6 +12,7 @@ from jira import JIRA
 from pysnc import ServiceNowClient
 from pysnc.exceptions import RequestException
 from simple_salesforce import Salesforce, SalesforceLogin
+from simple_salesforce.exceptions import SalesforceExpiredSession
 from zenpy import Zenpy
 from zenpy.lib.api_objects import Ticket as ZendeskTicket
 from zenpy.lib.exception import APIException
@@ -114,7 +115,8 @@ def test_the_real_clients_read_the_same_seeded_world_from_every_emulator(sandbox
     assert len(issues) >= len(jira_seed)
     assert jira().issue("SUP-1").fields.summary == jira_seed[0].subject
 
-    accounts = salesforce().query_all("SELECT Id, Support_Tier__c FROM Account")["records"]
+    soql = "SELECT Id, Support_Tier__c FROM Account"
+    accounts = salesforce().query_all(soql, include_deleted=True)["records"]  # another test deletes one
     assert {a["Id"]: a["Support_Tier__c"] for a in accounts} == {a.id: a.tier_value for a in sandbox.world.accounts}
 
 
@@ -214,9 +216,23 @@ def test_tickets_created_through_the_admin_api_are_served_to_the_clients(sandbox
 def test_a_salesforce_account_edit_is_seen_by_the_next_query(sandbox: Sandbox, sandbox_admin: SandboxAdmin, fresh_logs):
     account = next(a for a in sandbox.world.accounts if a.tier_value != "Premier Support")
     sandbox_admin.set_account(account.id, Support_Tier__c="Premier Support")
-    rows = salesforce().query(f"SELECT Id, Support_Tier__c FROM Account WHERE Id IN ('{account.id}')")["records"]
-    assert rows[0]["Support_Tier__c"] == "Premier Support"
-    assert [w["ticket_id"] for w in sandbox_admin.writes(system="salesforce", actor="human")] == [account.id]
+    try:
+        rows = salesforce().query(f"SELECT Id, Support_Tier__c FROM Account WHERE Id IN ('{account.id}')")["records"]
+        assert rows[0]["Support_Tier__c"] == "Premier Support"
+        assert [w["ticket_id"] for w in sandbox_admin.writes(system="salesforce", actor="human")] == [account.id]
+    finally:
+        sandbox_admin.set_account(account.id, Support_Tier__c=account.tier_value)
+
+
+def test_a_deleted_account_and_expired_sessions_reach_the_salesforce_client(sandbox: Sandbox, sandbox_admin):
+    client, gone = salesforce(), sandbox.world.accounts[-1].id
+    sandbox_admin.delete_account(gone)
+    assert gone not in {a["Id"] for a in sandbox_admin.accounts()}
+    assert client.query(f"SELECT Id FROM Account WHERE Id IN ('{gone}')")["totalSize"] == 0
+    sandbox_admin.expire_sessions()
+    with pytest.raises(SalesforceExpiredSession):
+        client.query("SELECT Id FROM Account LIMIT 1")
+    assert salesforce().query("SELECT Id FROM Account LIMIT 1")["totalSize"] == 1  # a new login works
 
 
 def test_log_marks_show_only_what_came_after(sandbox_admin: SandboxAdmin):
@@ -238,6 +254,8 @@ def test_log_marks_show_only_what_came_after(sandbox_admin: SandboxAdmin):
         ("POST", "/servicenow/tickets/nope/human", {"action": "add_tags", "tags": ["x"]}, 404),
         ("POST", "/zendesk/tickets", {"subject": "x", "group": "sales"}, 400),
         ("POST", "/zendesk/tickets", {"subject": "x", "requester": "nobody"}, 400),
+        ("POST", "/salesforce/accounts/0015g0000000000AAA", {"Support_Tier__c": "Premier Support"}, 404),
+        ("POST", "/salesforce/accounts/0015g00000000G8AAI", {"Nope__c": 1}, 400),
         ("POST", "/faults", {"kind": "meteor"}, 400),
         ("POST", "/clock", {"advance_seconds": -5}, 400),
         ("POST", "/clock", {"set": "2026-03-02T09:00:00"}, 400),
