@@ -92,7 +92,7 @@ JIRA = {
     "custom_fields": {  # mapping name -> (field id, field name)
         "team": ("customfield_10050", "Support team"),  # select {"value": ...}
         "product_area": ("customfield_10051", "Product area"),  # select {"value": area}
-        "escalation_flag": ("customfield_10052", "Escalation flag"),  # checkboxes [{"value": "Escalate"}] or null
+        "escalation_flag": ("customfield_10052", "Escalation flag"),  # checkboxes [{"value": "Yes"}] or null
         "customer_escalation_request": ("customfield_10053", "Customer requested escalation"),  # same shape
         "salesforce_account_id": ("customfield_10054", "Salesforce account"),  # text
         "request_type": ("customfield_10010", "Request Type"),
