@@ -228,8 +228,10 @@ class FaultMiddleware:
         status_box = {"status": 0}
 
         async def logging_send(message):
+            # Log before the response leaves, so a client never sees an answer the log lacks.
             if message["type"] == "http.response.start":
                 status_box["status"] = message["status"]
+                record()
             await send(message)
 
         def record():
@@ -243,12 +245,10 @@ class FaultMiddleware:
             if fault is not None:
                 scope.setdefault("state", {})["fault"] = fault
             await self.app(scope, receive, logging_send)
-            record()
             return
         if fault.kind == "latency":
             await asyncio.sleep(fault.delay_ms / 1000)
             await self.app(scope, receive, logging_send)
-            record()
             return
         if fault.kind == "reset":
             # Promise a body, send part of it, then drop the connection: the client
@@ -261,7 +261,6 @@ class FaultMiddleware:
             raise ConnectionResetError(INJECTED_RESET)
         response = self._fault_response(fault)
         await response(scope, receive, logging_send)
-        record()
 
     def _fault_response(self, fault: Fault) -> Response:
         if fault.kind == "malformed":
