@@ -86,8 +86,9 @@ class ZendeskEmulator:
                 "tags": list(t.tags),
                 "token": token,
                 "updated_at": token,
-                "comments": [{"public": c.public, "body": c.body, "author_email": store.email_of(c.author_id),
-                              "at": ids.iso(c.at)} for c in t.comments()],
+                "comments": [{"public": e.comment.public, "body": e.comment.body,
+                              "author_email": store.email_of(e.comment.author_id), "at": ids.iso(e.at)}
+                             for e in t.comments()],
             }
 
     def ticket_ids(self) -> list[str]:

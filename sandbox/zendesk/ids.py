@@ -8,6 +8,7 @@ asking the emulator; tickets are numbered ``SeedTicket.n``. Everything else
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import threading
@@ -58,11 +59,13 @@ def _stable_number(namespace: str, key: str) -> int:
     return 1_000_000_000_000 + int.from_bytes(digest[:8], "big") % _THIRTEEN_DIGITS
 
 
+@functools.cache  # one shared int per user: 100,000 tickets point at the same few objects
 def user_id(key: str) -> int:
     """The Zendesk user id of a SeedUser key (13 digits, stable across runs)."""
     return _stable_number("zendesk-user", key)
 
 
+@functools.cache
 def organization_id(account_id: str) -> int:
     """The Zendesk organization id of a Salesforce Account id."""
     return _stable_number("zendesk-org", account_id)
@@ -83,6 +86,13 @@ class IdSequence:
     def next(self) -> int:
         with self._lock:
             return next(self._counter)
+
+    def block(self, size: int) -> int:
+        """The first of ``size`` consecutive ids (an audit and its events)."""
+        with self._lock:
+            first = next(self._counter)
+            self._counter = itertools.count(first + size)
+            return first
 
 
 def to_ts(instant: datetime) -> int:

@@ -67,11 +67,11 @@ def ticket_metric(t: TicketRecord, users: dict[int, UserRecord], base: str) -> d
     for audit in t.audits:
         for e in audit.events:
             if isinstance(e, CommentRecord):
-                latest_comment = e.at
+                latest_comment = audit.at
                 author = users.get(e.author_id)
                 if e.public and author is not None and author.is_agent and audit is not t.audits[0]:
                     replies += 1
-                    first_reply = first_reply or e.at
+                    first_reply = first_reply or audit.at
             elif e.field_name == "assignee_id" and e.value:
                 assignments.append(audit.at)
             elif e.field_name == "group_id" and e.value:

@@ -1,9 +1,10 @@
 """The emulator's compact internal state: one slotted record per object.
 
-Native JSON is rendered from these on every read (see :mod:`.render`), so
-100,000 tickets cost a few hundred bytes each plus their history. A ticket's
-history is its list of audits; each audit holds its events, either a
-:class:`CommentRecord` or a :class:`Change` tuple.
+Native JSON is rendered from these on every read (see :mod:`.render`), so a
+ticket costs a few hundred bytes plus its history. A ticket's history is its
+list of audits; each audit holds its events, either a :class:`CommentRecord`
+or a :class:`Change` tuple. Event ids are not stored: an audit reserves a block
+of ids and its i-th event is ``audit.id + 1 + i`` (:meth:`AuditRecord.event_id`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any, NamedTuple
 class Change(NamedTuple):
     """One field event of an audit: ``kind`` is "Create" or "Change"."""
 
-    id: int
     kind: str
     field_name: str
     value: Any
@@ -24,14 +24,12 @@ class Change(NamedTuple):
 
 @dataclass(slots=True)
 class CommentRecord:
-    id: int
+    """A comment; its time, channel and id come from the audit that holds it."""
+
     author_id: int
     body: str
     html_body: str | None
     public: bool
-    at: int
-    audit_id: int
-    channel: str
 
 
 @dataclass(slots=True)
@@ -44,11 +42,27 @@ class AuditRecord:
     actor: str  # "seed", "api" or "human": who made it in the sandbox
     events: list[Change | CommentRecord] = field(default_factory=list)
 
-    def comment(self) -> CommentRecord | None:
-        for event in self.events:
+    def event_id(self, position: int) -> int:
+        return self.id + 1 + position
+
+    def comment(self) -> tuple[int, CommentRecord] | None:
+        """(event id, comment) of this audit's comment, if it has one."""
+        for position, event in enumerate(self.events):
             if isinstance(event, CommentRecord):
-                return event
+                return self.event_id(position), event
         return None
+
+
+class CommentEntry(NamedTuple):
+    """A comment with what the comments endpoint shows about it."""
+
+    id: int
+    audit: AuditRecord
+    comment: CommentRecord
+
+    @property
+    def at(self) -> int:
+        return self.audit.at
 
 
 @dataclass(slots=True)
@@ -70,8 +84,8 @@ class TicketRecord:
     channel: str
     audits: list[AuditRecord] = field(default_factory=list)
 
-    def comments(self) -> list[CommentRecord]:
-        return [c for a in self.audits if (c := a.comment()) is not None]
+    def comments(self) -> list[CommentEntry]:
+        return [CommentEntry(found[0], a, found[1]) for a in self.audits if (found := a.comment()) is not None]
 
 
 @dataclass(slots=True)

@@ -11,7 +11,8 @@ import html
 from typing import Any
 
 from sandbox.zendesk import ids
-from sandbox.zendesk.records import AuditRecord, Change, CommentRecord, OrganizationRecord, TicketRecord, UserRecord
+from sandbox.zendesk.records import (AuditRecord, Change, CommentEntry, CommentRecord, OrganizationRecord, TicketRecord,
+                                     UserRecord)
 
 CHANNEL_NAMES = {"web": "Web form", "email": "Mail", "api": "Web service"}
 
@@ -27,7 +28,7 @@ def via(channel: str, from_address: str | None = None, from_name: str | None = N
 def ticket(t: TicketRecord, base: str, users: dict[int, UserRecord]) -> dict:
     requester = users.get(t.requester_id)
     custom = [{"id": fid, "value": value} for fid, value in zip(ids.FIELD_ORDER, t.fields)]
-    public = any(c.public for c in t.comments())
+    public = any(entry.comment.public for entry in t.comments())
     return {
         "url": f"{base}/api/v2/tickets/{t.id}.json",
         "id": t.id,
@@ -154,10 +155,10 @@ def html_body(c: CommentRecord) -> str:
     return f'<div class="zd-comment" dir="auto">{paragraphs}</div>'
 
 
-def comment_event(c: CommentRecord) -> dict:
+def comment_event(event_id: int, c: CommentRecord, audit_id: int) -> dict:
     """A comment as an audit event (no via, metadata or created_at: those sit on the audit)."""
     return {
-        "id": c.id,
+        "id": event_id,
         "type": "Comment",
         "author_id": c.author_id,
         "body": c.body,
@@ -165,36 +166,41 @@ def comment_event(c: CommentRecord) -> dict:
         "plain_body": c.body,
         "public": c.public,
         "attachments": [],
-        "audit_id": c.audit_id,
+        "audit_id": audit_id,
     }
 
 
-def comment(c: CommentRecord) -> dict:
+def comment(entry: CommentEntry) -> dict:
     """A comment as the comments endpoint lists it."""
+    audit = entry.audit
     return {
-        **comment_event(c),
-        "via": via(c.channel),
-        "created_at": ids.iso(c.at),
-        "metadata": {"system": {"client": "deskbridge-sandbox"} if c.channel == "api" else {}, "custom": {}},
+        **comment_event(entry.id, entry.comment, audit.id),
+        "via": via(audit.channel),
+        "created_at": ids.iso(audit.at),
+        "metadata": {"system": {"client": "deskbridge-sandbox"} if audit.channel == "api" else {}, "custom": {}},
     }
 
 
-def change_event(ch: Change) -> dict:
-    event = {"id": ch.id, "type": ch.kind, "value": ch.value, "field_name": ch.field_name}
+def change_event(event_id: int, ch: Change) -> dict:
+    event = {"id": event_id, "type": ch.kind, "value": ch.value, "field_name": ch.field_name}
     if ch.kind == "Change":
         event["previous_value"] = ch.previous
     return event
 
 
+def _event(a: AuditRecord, position: int, e: Change | CommentRecord) -> dict:
+    event_id = a.event_id(position)
+    return comment_event(event_id, e, a.id) if isinstance(e, CommentRecord) else change_event(event_id, e)
+
+
 def audit(a: AuditRecord) -> dict:
-    events = [comment_event(e) if isinstance(e, CommentRecord) else change_event(e) for e in a.events]
     return {
         "id": a.id,
         "ticket_id": a.ticket_id,
         "created_at": ids.iso(a.at),
         "author_id": a.author_id,
         "metadata": {"system": {}, "custom": {}},
-        "events": events,
+        "events": [_event(a, i, e) for i, e in enumerate(a.events)],
         "via": via(a.channel),
     }
 
@@ -202,13 +208,13 @@ def audit(a: AuditRecord) -> dict:
 def ticket_event(a: AuditRecord, with_comments: bool) -> dict:
     """One audit as the incremental ticket event export renders it."""
     children = []
-    for e in a.events:
+    for i, e in enumerate(a.events):
         if isinstance(e, CommentRecord):
             if with_comments:
-                children.append({**comment_event(e), "via": via(a.channel), "via_reference_id": None,
-                                 "created_at": ids.iso(e.at), "event_type": "Comment"})
+                children.append({**_event(a, i, e), "via": via(a.channel), "via_reference_id": None,
+                                 "created_at": ids.iso(a.at), "event_type": "Comment"})
             continue
-        child = {**change_event(e), "via": CHANNEL_NAMES.get(a.channel, a.channel), "via_reference_id": None,
+        child = {**_event(a, i, e), "via": CHANNEL_NAMES.get(a.channel, a.channel), "via_reference_id": None,
                  "event_type": e.kind}
         if e.field_name == "tags":
             before = e.previous or []

@@ -9,6 +9,7 @@ the first comment) followed by one audit per later comment or change.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -91,9 +92,8 @@ def _history(store: ZendeskStore, seed: SeedTicket, t: TicketRecord) -> list[Aud
     first = comments[0] if comments and comments[0].body == seed.description else None
     if first is not None:
         comments = comments[1:]
-    create = AuditRecord(store.ids.next(), t.id, t.created_at, t.requester_id, t.channel, "seed")
-    create.events.append(CommentRecord(store.ids.next(), t.requester_id, seed.description, None,
-                                       first.public if first else True, t.created_at, create.id, t.channel))
+    create = AuditRecord(0, t.id, t.created_at, t.requester_id, t.channel, "seed")
+    create.events.append(CommentRecord(t.requester_id, seed.description, None, first.public if first else True))
     initial = {
         "subject": seed.subject,
         "requester_id": t.requester_id,
@@ -105,10 +105,10 @@ def _history(store: ZendeskStore, seed: SeedTicket, t: TicketRecord) -> list[Aud
     }
     for name, value in initial.items():
         if value is not None:
-            create.events.append(Change(store.ids.next(), "Create", name, value if name == "tags" else str(value)))
+            create.events.append(Change("Create", name, value if name == "tags" else _text(value)))
     for fid, value in zip(ids.FIELD_ORDER, t.fields):
         if value not in (None, False):
-            create.events.append(Change(store.ids.next(), "Create", str(fid), "1" if value is True else str(value)))
+            create.events.append(Change("Create", _text(fid), "1" if value is True else _text(value)))
     audits = [create]
     later: list[tuple[datetime, int, Any]] = [(c.at, 0, c) for c in comments] + [(e.at, 1, e) for e in seed.events]
     for at, _order, item in sorted(later, key=lambda row: (row[0], row[1])):
@@ -116,15 +116,18 @@ def _history(store: ZendeskStore, seed: SeedTicket, t: TicketRecord) -> list[Aud
         author = _known(store, getattr(item, "author", None) or getattr(item, "actor", None)) or SYSTEM_AUTHOR
         audit = audits[-1]
         if audit is create or audit.at != ts or audit.author_id != author:
-            audit = AuditRecord(store.ids.next(), t.id, ts, author, "web", "seed")
+            audit = AuditRecord(0, t.id, ts, author, "web", "seed")
             audits.append(audit)
         if isinstance(item, SeedEvent):
             change = _change(store, item)
             if change is not None:
                 audit.events.append(change)
         else:
-            audit.events.append(CommentRecord(store.ids.next(), author, item.body, None, item.public, ts, audit.id, "web"))
-    return [a for a in audits if a.events]
+            audit.events.append(CommentRecord(author, item.body, None, item.public))
+    audits = [a for a in audits if a.events]
+    for audit in audits:
+        audit.id = store.ids.block(1 + len(audit.events))
+    return audits
 
 
 def _change(store: ZendeskStore, event: SeedEvent) -> Change | None:
@@ -139,4 +142,10 @@ def _change(store: ZendeskStore, event: SeedEvent) -> Change | None:
     name, to_native = convert
     new = to_native(event.to_value) if event.to_value is not None else None
     old = to_native(event.from_value) if event.from_value is not None else None
-    return Change(store.ids.next(), "Change", name, None if new is None else str(new), None if old is None else str(old))
+    return Change("Change", name, _text(new), _text(old))
+
+
+@functools.cache
+def _text(value: Any) -> Any:
+    """Audit values are strings; one shared string per distinct id keeps 100,000 histories small."""
+    return None if value is None else str(value)

@@ -5,7 +5,7 @@ validates it (:mod:`.edits`), records an audit with its events, moves
 ``updated_at`` to the virtual now (strictly increasing per ticket), re-indexes
 the ticket for the incremental exports and writes one sandbox log entry per
 effect. The cursor index is a sorted list of ``(updated_at, id)``; the event
-index a sorted list of ``(timestamp, audit id, audit)``.
+index the list of audits sorted by ``(at, id)``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class ZendeskStore:
         self.users_by_email: dict[str, UserRecord] = {}
         self.organizations: dict[int, OrganizationRecord] = {}
         self._order: list[tuple[int, int]] = []
-        self._events: list[tuple[int, int, AuditRecord]] = []
+        self._events: list[AuditRecord] = []
 
     # -- people ---------------------------------------------------------
     def add_user(self, user: UserRecord) -> UserRecord:
@@ -59,14 +59,14 @@ class ZendeskStore:
             bisect.insort(self._order, (ticket.updated_at, ticket.id))
             for audit in ticket.audits:
                 if sort_events:
-                    bisect.insort(self._events, (audit.at, audit.id, audit))
+                    bisect.insort(self._events, audit, key=_event_key)
                 else:
-                    self._events.append((audit.at, audit.id, audit))
+                    self._events.append(audit)
 
     def sort_events(self) -> None:
         """Restore the event index order after a bulk load with ``sort_events=False``."""
         with self.lock:
-            self._events.sort(key=lambda row: (row[0], row[1]))
+            self._events.sort(key=_event_key)
 
     def next_ticket_id(self) -> int:
         with self.lock:
@@ -87,13 +87,14 @@ class ZendeskStore:
             nxt = resolve(ticket, edit, self.users, author, human=actor == "human")
             now = ids.to_ts(self.ctx.clock.now())
             at = max(now, ticket.updated_at + 1)
-            audit = AuditRecord(self.ids.next(), ticket.id, at, author_id, channel, actor)
+            audit = AuditRecord(0, ticket.id, at, author_id, channel, actor)
             effects = self._record_changes(ticket, nxt, audit, author_id)
             if not effects:
                 return None
+            audit.id = self.ids.block(1 + len(audit.events))
             self._move(ticket, at)
             ticket.audits.append(audit)
-            bisect.insort(self._events, (audit.at, audit.id, audit))
+            bisect.insort(self._events, audit, key=_event_key)
             when = self.ctx.clock.now()
             for kind, detail in effects:
                 self.ctx.log.write(SYSTEM, str(ticket.id), kind, actor, when, **detail)
@@ -111,7 +112,7 @@ class ZendeskStore:
         if nxt.comment is not None:
             c = nxt.comment
             author = c.author_id or author_id
-            audit.events.append(CommentRecord(self.ids.next(), author, c.body, c.html_body, c.public, audit.at, audit.id, audit.channel))
+            audit.events.append(CommentRecord(author, c.body, c.html_body, c.public))
             effects.append(("comment", {"public": c.public, "body": c.body}))
         plain = [
             ("status", t.status, nxt.status, ids.STATUS_FROM_NATIVE.get),
@@ -122,20 +123,20 @@ class ZendeskStore:
         kinds = {"status": "status", "priority": "priority", "group_id": "group", "assignee_id": "assignee"}
         for name, old, new, neutral in plain:
             if old != new:
-                audit.events.append(Change(self.ids.next(), "Change", name, _text(new), _text(old)))
+                audit.events.append(Change("Change", name, _text(new), _text(old)))
                 effects.append((kinds[name], {"from": neutral(old), "to": neutral(new)}))
         t.status, t.priority, t.group_id, t.assignee_id = nxt.status, nxt.priority, nxt.group_id, nxt.assignee_id
         added = [tag for tag in nxt.tags if tag not in t.tags]
         removed = [tag for tag in t.tags if tag not in nxt.tags]
         if added or removed:
-            audit.events.append(Change(self.ids.next(), "Change", "tags", list(nxt.tags), list(t.tags)))
+            audit.events.append(Change("Change", "tags", list(nxt.tags), list(t.tags)))
             if added:
                 effects.append(("tags_added", {"tags": added}))
             if removed:
                 effects.append(("tags_removed", {"tags": removed}))
         for fid, old, new in zip(ids.FIELD_ORDER, t.fields, nxt.fields):
             if old != new:
-                audit.events.append(Change(self.ids.next(), "Change", str(fid), _text(new), _text(old)))
+                audit.events.append(Change("Change", str(fid), _text(new), _text(old)))
                 effects.append(("field", {"name": ids.FIELD_NAMES[fid], "value": neutral_field(fid, new)}))
         t.tags, t.fields = nxt.tags, nxt.fields
         return effects
@@ -174,15 +175,20 @@ class ZendeskStore:
     def events_since(self, start_time: int, limit: int) -> tuple[list[AuditRecord], bool]:
         """Audits from ``start_time`` on, completing the last second (and always moving past ``start_time``)."""
         with self.lock:
-            start = bisect.bisect_left(self._events, (start_time, -1))
-            end = bisect.bisect_left(self._events, (self.horizon(), -1))
+            events = self._events
+            start = bisect.bisect_left(events, (start_time, -1), key=_event_key)
+            end = bisect.bisect_left(events, (self.horizon(), -1), key=_event_key)
             stop = min(start + limit, end)
             if stop > start:
-                last_second = self._events[stop - 1][0]
-                if last_second == start_time:
-                    last_second = self._events[stop][0] if stop < end else last_second
-                stop = bisect.bisect_left(self._events, (last_second + 1, -1), lo=stop, hi=end)
-            return [row[2] for row in self._events[start:stop]], stop < end
+                last_second = events[stop - 1].at
+                if last_second == start_time and stop < end:
+                    last_second = events[stop].at
+                stop = bisect.bisect_left(events, (last_second + 1, -1), lo=stop, hi=end, key=_event_key)
+            return events[start:stop], stop < end
+
+
+def _event_key(audit: AuditRecord) -> tuple[int, int]:
+    return audit.at, audit.id
 
 
 def _text(value: Any) -> Any:
