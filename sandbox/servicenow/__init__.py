@@ -52,6 +52,8 @@ class ServiceNowEmulator:
     def create(self, ticket: SeedTicket) -> str:
         """Open an incident from a seed ticket (a caller filing it now); returns its sys_id."""
         with self.store.lock:
+            if incident_sys_id(ticket.n) in self.store.incidents:
+                raise ValueError(f"incident {incident_number(ticket.n)} already exists")
             incident = incident_from_seed(self.store, ticket, self.ctx.clock.now())
             self.store.add_incident(incident)
         self.ctx.log.write(SYSTEM, incident.sys_id, "created", "human", self.ctx.clock.now(), number=incident.number)
