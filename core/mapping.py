@@ -190,10 +190,17 @@ class NativeSlaField(Strict):
     name: str | None = None
 
 
+class TeamField(TextField):
+    """The single-select field that routes a JSM issue."""
+
+    # Its name as changelogs show it ("Support team"): items do not always carry the field id.
+    name: str | None = None
+
+
 class JiraFields(HelpdeskFields):
     """JSM has no group on an issue: a single-select 'team' field routes it."""
 
-    team: TextField
+    team: TeamField
     request_type: TextField | None = None
     slas: list[NativeSlaField] = []
 

@@ -84,6 +84,7 @@ def test_jira_covers_vocab(shipped):
     for name in ("team", "product_area", "escalation_flag", "customer_escalation_request",
                  "salesforce_account_id", "request_type"):
         assert getattr(j.fields, name).field == ids[name]
+    assert j.fields.team.name == v["custom_fields"]["team"][1]
     slas = {s.field: (s.target.value, s.name) for s in j.fields.slas}
     assert slas == {
         ids["sla_first_response"]: ("first_response", v["custom_fields"]["sla_first_response"][1]),

@@ -188,6 +188,15 @@ def test_changelog_history(mapping):
     assert to_ticket(expanded, mapping).history == t.history
 
 
+def test_changelog_items_without_field_id_match_the_team_by_name(mapping):
+    """Items do not always carry fieldId (see the captured v3 changelog); the mapping names the team field."""
+    history = {"id": "9", "author": AGENT, "created": "2026-03-02T09:50:00.000+0000",
+               "items": [{"field": "Support team", "fieldtype": "custom", "from": "10200", "fromString": "L1 Support",
+                          "to": "10202", "toString": "Tier 3 Engineering"}]}
+    [event] = to_ticket(_issue(), mapping, changelog=[history]).history
+    assert (event.kind.value, event.from_value, event.to_value) == ("group_change", "l1", "tier3")
+
+
 def test_solved_time_from_resolutiondate_without_history(mapping):
     t = to_ticket(_issue(status={"name": "Resolved"}, resolutiondate="2026-03-03T08:00:00.000+0100"), mapping)
     assert (t.status, t.solved_at) == (Status.solved, utc(2026, 3, 3, 7))

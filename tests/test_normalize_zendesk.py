@@ -193,6 +193,20 @@ def test_history_reopens_reassignments_and_echoes(mapping):
     assert t.solved_at is None  # open again
 
 
+def test_changes_in_an_audit_with_a_marked_note_are_deskbridges(mapping):
+    """Without the integration user among the side-loaded users, the marker in the same update decides."""
+    audit = {"id": 9, "ticket_id": 7, "created_at": "2026-03-02T10:00:00Z", "author_id": 424242,
+             "events": [{"id": 1, "type": "Change", "field_name": "group_id", "value": "360000003",
+                         "previous_value": "360000002"},
+                        {"id": 2, "type": "Comment", "author_id": 424242, "public": False,
+                         "body": f"Handoff {marker('zendesk-7-k9x8y7')}"}]}
+    human = dict(audit, id=10, created_at="2026-03-02T11:00:00Z", author_id=601,
+                 events=[dict(audit["events"][0], value="360000002", previous_value="360000003")])
+    t = to_ticket(_vocab_ticket(), mapping, audits=[audit, human])
+    assert [(e.to_value, e.by_deskbridge) for e in t.history] == [("tier3", True), ("tier2", False)]
+    assert t.reassignment_count == 1
+
+
 def test_solved_time_is_the_latest_solve(mapping):
     audits = [{"id": 1, "ticket_id": 7, "created_at": "2026-03-03T12:00:00Z", "author_id": 601,
                "events": [{"id": 2, "type": "Change", "field_name": "status", "value": "solved",

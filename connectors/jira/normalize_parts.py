@@ -68,7 +68,6 @@ def to_comment(raw: dict, mapping: JiraMapping, *, reporter_id: str | None = Non
 def changes_from_histories(histories: list[dict], mapping: JiraMapping, *, reporter_id: str | None,
                            reader: Reader) -> list[Change]:
     """Status, team (group), assignee and priority changes from changelog histories."""
-    team_field = mapping.fields.team.field
     changes = []
     for index, history in enumerate(histories):
         at = reader.time(history.get("created"), f"changelog[{index}].created", required=True)
@@ -77,15 +76,18 @@ def changes_from_histories(histories: list[dict], mapping: JiraMapping, *, repor
         who = dict(actor_id=actor, actor_role=author_role(author, reporter_id),
                    by_deskbridge=mapping.integration_user.matches(actor, author.get("emailAddress")))
         for item in reader.records(history.get("items"), f"changelog[{index}].items"):
-            change = _change(item, mapping, team_field)
+            change = _change(item, mapping)
             if change is not None:
                 kind, old, new = change
                 changes.append(Change(kind, at, old, new, **who))
     return changes
 
 
-def _change(item: dict, mapping: JiraMapping, team_field: str) -> tuple[EventKind, str | None, str | None] | None:
+def _change(item: dict, mapping: JiraMapping) -> tuple[EventKind, str | None, str | None] | None:
+    team = mapping.fields.team
     field_id = item.get("fieldId") or item.get("field")
+    if not item.get("fieldId") and team.name is not None and item.get("field") == team.name:
+        field_id = team.field  # changelog items without fieldId name custom fields by their name
     text = lambda key: item.get(key) if isinstance(item.get(key), str) and item.get(key) != "" else None  # noqa: E731
     if field_id == "status":
         old, new = _status_name(mapping, text("fromString")), _status_name(mapping, text("toString"))
@@ -97,7 +99,7 @@ def _change(item: dict, mapping: JiraMapping, team_field: str) -> tuple[EventKin
         )
     if field_id == "assignee":
         return EventKind.assignee_change, text("from"), text("to")
-    if field_id == team_field:
+    if field_id == team.field:
         old, new = text("fromString"), text("toString")
         return EventKind.group_change, mapping.logical_group(old) or old, mapping.logical_group(new) or new
     return None

@@ -31,6 +31,7 @@ from connectors.derive import (
 from connectors.raw import Reader, as_flag, dig, normalize_many as _normalize_many, payload_guard, raw_id
 from connectors.text import to_plain
 from core.mapping import ZendeskMapping
+from core.markers import has_marker
 from core.model import Comment, EventKind, HistoryEvent, Priority, Quarantined, Role, Status, System, Ticket
 
 SYSTEM = System.zendesk
@@ -274,15 +275,22 @@ def _created_requester(audits: list[dict], reader: Reader) -> str | None:
 
 def history_from_audits(audits: list[dict], mapping: ZendeskMapping, *, people: _People | None = None,
                         reader: Reader | None = None) -> tuple[HistoryEvent, ...]:
-    """Creation, status/group/assignee/priority changes and reopens from audit events."""
+    """Creation, status/group/assignee/priority changes and reopens from audit events.
+
+    A change is deskbridge's own when its audit's author is the integration user, or when
+    the same audit (one update request) carries a comment with deskbridge's marker: its
+    writes always travel with a marked note, so this holds even without side-loaded users.
+    """
     people = people or _People(mapping, {}, None)
     reader = reader or Reader(SYSTEM, None)
     changes: list[Change] = []
     for index, audit in enumerate(audits):
         at = reader.time(audit.get("created_at"), f"audits[{index}].created_at", required=True)
         actor = reader.id(audit.get("author_id"), f"audits[{index}].author_id")
-        who = dict(actor_id=actor, actor_role=people.role(actor), by_deskbridge=people.is_integration_user(actor))
         events = reader.records(audit.get("events"), f"audits[{index}].events")
+        marked = any(e.get("type") == "Comment" and has_marker(_comment_body(reader, e)) for e in events)
+        who = dict(actor_id=actor, actor_role=people.role(actor),
+                   by_deskbridge=people.is_integration_user(actor) or marked)
         if any(e.get("type") == "Create" for e in events):
             changes.append(Change(EventKind.created, at, None, None, **who))
         for event in events:
