@@ -171,6 +171,33 @@ def test_changed_ticket_moves_behind_every_cursor_once_its_second_has_passed(box
     assert list(box.zenpy.tickets.incremental(cursor=again.after_cursor)) == []
 
 
+def test_before_cursor_walks_back_one_page(box):
+    first = box.get("incremental/tickets/cursor.json", start_time=0, per_page=2).json()
+    assert first["before_cursor"] is None
+    second = box.http.get(first["after_url"]).json()
+    back = box.http.get(second["before_url"]).json()
+    assert [t["id"] for t in back["tickets"]] == [t["id"] for t in first["tickets"]]
+
+
+def test_ticket_events_pages_always_progress_and_complete_their_last_second(sandbox_factory):
+    box = sandbox_factory(make_world(4, same_second=True, comments_per_ticket=0))
+    for tid in (1, 2, 3, 4):  # four audits in the same second
+        box.zenpy.tickets.update(Ticket(id=tid, priority="high"))
+    box.tick(1)
+    seen, pages = [], 0
+    page = box.get("incremental/ticket_events.json", start_time=0, per_page=2).json()
+    while True:
+        pages += 1
+        seen += [e["id"] for e in page["ticket_events"]]
+        if page["end_of_stream"] or pages > 20:
+            break
+        assert f"start_time={page['end_time']}" in page["next_page"]
+        page = box.http.get(page["next_page"]).json()
+    assert page["end_of_stream"] and pages < 20
+    every = [e.id for e in box.zenpy.tickets.events(start_time=0)]
+    assert set(seen) == set(every) and len(every) == 12  # creation, seeded status change, API update per ticket
+
+
 # -- updates --------------------------------------------------------------------
 
 def test_update_then_read_back_logs_each_effect_once(box):

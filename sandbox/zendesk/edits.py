@@ -18,6 +18,7 @@ Both functions are pure: the store applies the result under its lock.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,8 +122,6 @@ def _comment(raw: Any) -> NewComment | None:
 
 
 def _strip_html(html: str) -> str:
-    import re
-
     return re.sub(r"<[^>]+>", "", html).strip()
 
 

@@ -33,7 +33,8 @@ def directory_routes(store: ZendeskStore) -> list[Route]:
             return bad_request("ids must be a comma-separated list of integers")
         if len(wanted) > MAX_MANY:
             return too_many_values("ids")
-        rows = [render_one(table[i]) for i in wanted if i in table]
+        with store.lock:
+            rows = [render_one(table[i]) for i in wanted if i in table]
         return JSON({key: rows, "next_page": None, "previous_page": None, "count": len(rows)})
 
     async def user_show(request: Request) -> JSON:
@@ -53,12 +54,14 @@ def directory_routes(store: ZendeskStore) -> list[Route]:
         external_id = request.query_params.get("external_id")
         if not query and not external_id:
             return bad_request("query or external_id is required")
-        found = _search_users(store, query) if query else []
+        with store.lock:
+            found = _search_users(store, query) if query else []
         return JSON(paginate(request, "users", found, lambda u: render.user(u, base)))
 
     async def users_list(request: Request) -> JSON:
         base = base_url(request)
-        rows = list(store.users.values())
+        with store.lock:
+            rows = list(store.users.values())
         roles = request.query_params.getlist("role[]") or request.query_params.getlist("role")
         if roles:
             rows = [u for u in rows if u.role in roles]
@@ -84,7 +87,8 @@ def directory_routes(store: ZendeskStore) -> list[Route]:
 
     async def orgs_list(request: Request) -> JSON:
         base = base_url(request)
-        rows = list(store.organizations.values())
+        with store.lock:
+            rows = list(store.organizations.values())
         return JSON(paginate(request, "organizations", rows, lambda o: render.organization(o, base)))
 
     return [

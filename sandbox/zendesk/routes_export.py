@@ -19,7 +19,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
-from sandbox.zendesk import ids, render
+from sandbox.zendesk import render
 from sandbox.zendesk.http import JSON, bad_request
 from sandbox.zendesk.metrics import ticket_metric
 from sandbox.zendesk.paging import BadCursor, base_url, decode_cursor, encode_cursor, int_param, page_url
@@ -109,5 +109,3 @@ def export_routes(store: ZendeskStore) -> list[Route]:
         Route("/api/v2/incremental/ticket_events.json", ticket_events, methods=["GET"]),
     ]
 
-
-__all__ = ["export_routes", "sideloads", "ids"]

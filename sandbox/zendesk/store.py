@@ -16,7 +16,7 @@ from typing import Any
 
 from sandbox.context import SandboxContext
 from sandbox.zendesk import ids
-from sandbox.zendesk.edits import Edit, Rejected, Resolution, check_stamp, resolve
+from sandbox.zendesk.edits import Edit, Resolution, check_stamp, resolve
 from sandbox.zendesk.records import AuditRecord, Change, CommentRecord, OrganizationRecord, TicketRecord, UserRecord
 
 SYSTEM = "zendesk"
@@ -206,5 +206,3 @@ def neutral_field(fid: int, value: Any) -> Any:
         return ids.PRODUCT_AREA_FROM_TAG.get(value, value)
     return value
 
-
-__all__ = ["ZendeskStore", "Rejected", "SYSTEM", "neutral_field"]
