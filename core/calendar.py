@@ -155,6 +155,8 @@ class BusinessCalendar:
         self._subdivision = subdivision
         self._years: dict[int, _Year] = {}
         self._year_starts: dict[int, float] = {}
+        self._last_year: tuple[float, float, int] = (0.0, 0.0, 0)  # (start, end, year) last looked up
+        self._offsets: dict[int, float] = {}
 
     @classmethod
     def from_spec(cls, name: str, spec: CalendarSpec) -> BusinessCalendar:
@@ -208,14 +210,18 @@ class BusinessCalendar:
             return 0.0
         if self.always_open:
             return end - start
-        y1, p1 = self._position(start)
-        y2, p2 = self._position(end)
-        if y1 == y2:
-            return p2 - p1
-        total = self._year(y1).total - p1 + p2
-        for y in range(y1 + 1, y2):
-            total += self._year(y).total
-        return total
+        return self.position(end) - self.position(start)
+
+    def position(self, ts: float) -> float:
+        """Business seconds from a fixed reference instant to ``ts``; only differences mean anything.
+
+        Callers that measure many spans over the same instants (the SLA clocks)
+        look each instant up once and subtract.
+        """
+        if self.always_open:
+            return ts
+        y, position = self._position(ts)
+        return self._offset(y) + position
 
     def add_business_seconds(self, start: float, seconds: float) -> float:
         """Epoch instant when ``seconds`` business seconds have passed since ``start``."""
@@ -267,12 +273,31 @@ class BusinessCalendar:
 
     def _year_of(self, ts: float) -> int:
         """The local calendar year containing ``ts`` (local midnight boundaries)."""
+        start, end, y = self._last_year
+        if start <= ts < end:
+            return y
         y = datetime.fromtimestamp(ts, timezone.utc).year
         if ts < self._year_start(y):
-            return y - 1
-        if ts >= self._year_start(y + 1):
-            return y + 1
+            y -= 1
+        elif ts >= self._year_start(y + 1):
+            y += 1
+        self._last_year = (self._year_start(y), self._year_start(y + 1), y)
         return y
+
+    def _offset(self, y: int) -> float:
+        """Business seconds from the reference (the start of the first year looked up) to year ``y``."""
+        offset = self._offsets.get(y)
+        if offset is not None:
+            return offset
+        if not self._offsets:
+            self._offsets[y] = 0.0
+            return 0.0
+        first, last = min(self._offsets), max(self._offsets)
+        for k in range(last + 1, y + 1):
+            self._offsets[k] = self._offsets[k - 1] + self._year(k - 1).total
+        for k in range(first - 1, y - 1, -1):
+            self._offsets[k] = self._offsets[k + 1] - self._year(k).total
+        return self._offsets[y]
 
     def _year_start(self, y: int) -> float:
         start = self._year_starts.get(y)
@@ -339,3 +364,9 @@ def _utc(ts: float) -> datetime:
 ALWAYS_OPEN = BusinessCalendar("24x7", always_open=True)
 """A calendar whose clock never stops (also what an unknown calendar name would mean in tests)."""
 
+
+def utc_iso(at: datetime | None) -> str:
+    """A short human form of a UTC instant, for explanations (``2025-03-03 09:05 UTC``)."""
+    if at is None:
+        return "never"
+    return f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d} UTC"

@@ -10,12 +10,13 @@ as JSON. Both are pydantic models and round-trip through JSON unchanged.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from core.actions import Action
+from core.calendar import utc_iso  # noqa: F401 - re-exported for explanations
 from core.model import Priority, Status, System
 from core.sla import SlaClock
 from core.triggers import KeywordMatch
@@ -65,7 +66,8 @@ class EscalationState(_Frozen):
     last_customer_message_at: AwareDatetime | None = None
 
 
-class Reason(_Frozen):
+@dataclass(frozen=True, slots=True)
+class Reason:
     """Why: a short machine code (``at_risk:resolution``), the rule, and a sentence."""
 
     code: str
@@ -73,8 +75,13 @@ class Reason(_Frozen):
     text: str
 
 
-class DecisionInputs(_Frozen):
-    """The facts the decision was made on, kept for the explanation and the decision log."""
+@dataclass(frozen=True, slots=True)
+class DecisionInputs:
+    """The facts the decision was made on, kept for the explanation and the decision log.
+
+    A plain dataclass (built for every ticket, so cheaply); pydantic still
+    validates and serialises it as part of :class:`Decision`.
+    """
 
     system: System
     status: Status
@@ -117,8 +124,3 @@ class Decision(_Frozen):
     def reason_codes(self) -> tuple[str, ...]:
         """The machine codes, e.g. for an idempotency key."""
         return tuple(r.code for r in self.reasons)
-
-
-def utc_iso(at: datetime | None) -> str:
-    """A short human form of an instant, for explanations."""
-    return "never" if at is None else at.strftime("%Y-%m-%d %H:%M UTC")

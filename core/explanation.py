@@ -7,42 +7,49 @@ what was deliberately not done, and when deskbridge will look again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from core.actions import AddTags, AssignGroup, AssignOwner, RaisePriority
-from core.decision import Decision, utc_iso
+from core.decision import DecisionInputs, utc_iso
 from core.model import Ticket
 from core.sla import ClockState, SlaClock
 
 
-def explain(ticket: Ticket, decision: Decision) -> str:
-    """One paragraph: the verdict, the reasons, the actions, what was skipped, the SLA and the next check."""
-    inputs = decision.inputs
-    who = f"{ticket.key} ({ticket.system.value}, {inputs.tier} tier"
+def explain(ticket: Ticket, decision: Mapping[str, Any]) -> str:
+    """One paragraph: the verdict, the reasons, the actions, what was skipped, the SLA and the next check.
+
+    ``decision`` holds the Decision's other fields (the explanation is the last one computed).
+    """
+    inputs: DecisionInputs = decision["inputs"]
+    who = f"{ticket.key} ({ticket.system}, {inputs.tier} tier"
     who += " by default" if inputs.tier_source == "default" else ""
-    who += f", {ticket.priority.value}, {ticket.status.value})"
+    who += f", {ticket.priority}, {ticket.status})"
     parts = [f"{who} {_verdict(decision)}"]
-    if decision.reasons:
-        parts.append("Because: " + "; ".join(r.text for r in decision.reasons) + ".")
-    if decision.actions:
-        parts.append("Actions: " + "; ".join(_action(a) for a in decision.actions) + _templates(decision) + ".")
-    if decision.skipped_because:
-        parts.append("Not done: " + "; ".join(decision.skipped_because) + ".")
+    if decision["reasons"]:
+        parts.append("Because: " + "; ".join(r.text for r in decision["reasons"]) + ".")
+    if decision["actions"]:
+        parts.append("Actions: " + "; ".join(_action(a) for a in decision["actions"]) + _templates(decision) + ".")
+    if decision["skipped_because"]:
+        parts.append("Not done: " + "; ".join(decision["skipped_because"]) + ".")
     if inputs.sla:
         parts.append("SLA (" + (inputs.sla_calendar or "") + "): " + "; ".join(_clock(c) for c in inputs.sla) + ".")
     if inputs.sla_disagreements:
         parts.append("The helpdesk's own SLA disagrees: " + "; ".join(inputs.sla_disagreements) + ".")
-    if decision.next_check_at is not None:
-        parts.append(f"Next check {utc_iso(decision.next_check_at)}.")
+    if decision["next_check_at"] is not None:
+        parts.append(f"Next check {utc_iso(decision['next_check_at'])}.")
     return " ".join(parts)
 
 
-def _verdict(decision: Decision) -> str:
-    if decision.escalate:
-        return f"escalates (level {decision.level_name}) by rule {', '.join(decision.rule_ids)}."
-    if decision.mode == "propose":
-        return f"is proposed for escalation by rule {', '.join(decision.rule_ids)}, awaiting a supervisor."
-    if not decision.inputs.status.is_open:
+def _verdict(decision: Mapping[str, Any]) -> str:
+    rules = ", ".join(decision["rule_ids"])
+    if decision["escalate"]:
+        return f"escalates (level {decision['level_name']}) by rule {rules}."
+    if decision["mode"] == "propose":
+        return f"is proposed for escalation by rule {rules}, awaiting a supervisor."
+    if not decision["inputs"].status.is_open:
         return "does not escalate: it is no longer open."
-    return "does not escalate" + (": no rule matched." if not decision.skipped_because else ".")
+    return "does not escalate" + (": no rule matched." if not decision["skipped_because"] else ".")
 
 
 def _action(action) -> str:
@@ -53,28 +60,28 @@ def _action(action) -> str:
     if isinstance(action, AddTags):
         return "add tags " + ", ".join(action.tags)
     if isinstance(action, RaisePriority):
-        return f"raise priority to {action.priority.value}"
+        return f"raise priority to {action.priority}"
     return action.kind
 
 
-def _templates(decision: Decision) -> str:
+def _templates(decision: Mapping[str, Any]) -> str:
     out = ""
-    if decision.note_template:
-        out += f"; internal note {decision.note_template!r}"
-    if decision.customer_template:
-        out += f"; customer message {decision.customer_template!r}"
+    if decision["note_template"]:
+        out += f"; internal note {decision['note_template']!r}"
+    if decision["customer_template"]:
+        out += f"; customer message {decision['customer_template']!r}"
     return out
 
 
 def _clock(clock: SlaClock) -> str:
-    name = clock.target.value
+    name = str(clock.target)
     if clock.state is ClockState.not_started:
         return f"{name} not started"
     if clock.state is ClockState.completed:
         late = " (late)" if clock.breached else ""
         return f"{name} met{late} at {utc_iso(clock.completed_at)}"
     if clock.breached:
-        return f"{name} breached at {utc_iso(clock.breached_at)}, {clock.state.value}"
+        return f"{name} breached at {utc_iso(clock.breached_at)}, {clock.state}"
     if clock.state is not ClockState.running:
-        return f"{name} {clock.state.value} at {clock.percent_used:g}% used"
+        return f"{name} {clock.state} at {clock.percent_used:g}% used"
     return f"{name} {clock.percent_used:g}% used, due {utc_iso(clock.due_at)}"

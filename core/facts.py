@@ -50,7 +50,7 @@ class Facts:
 
     def calendar_for(self, clock: SlaClock) -> BusinessCalendar:
         """The calendar a clock runs on."""
-        return self.calendars.get(clock.calendar, self.calendar)
+        return self.calendar if clock.calendar == self.calendar.name else self.calendars[clock.calendar]
 
     def texts(self, field: TextField) -> list[tuple[str, str, tuple[str, list[int] | None]]]:
         """``(where, original, folded)`` for one searchable field; comments are named ``comment:<id>``."""

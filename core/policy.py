@@ -19,6 +19,7 @@ from core.calendar import BusinessCalendar, CalendarSpec
 from core.errors import ConfigError
 from core.markers import ESCALATED_TAG, PROPOSED_TAG
 from core.policy_checks import cross_check
+from core.policy_compiled import CompiledPolicy
 from core.policy_rules import Minutes, Rule
 from core.policy_sla import SlaSpec, TargetName
 from core.model import Status
@@ -53,33 +54,30 @@ class Policy(BaseModel):
     sla: SlaSpec
     rules: list[Rule] = Field(default_factory=list)
 
-    _calendars: dict[str, BusinessCalendar] = PrivateAttr(default_factory=dict)
-    _pauses: dict[TargetName, frozenset[Status]] = PrivateAttr(default_factory=dict)
-    _digest: str = PrivateAttr(default="")
+    _compiled: CompiledPolicy | None = PrivateAttr(default=None)
 
     def model_post_init(self, __context: object) -> None:
-        self._calendars = {name: BusinessCalendar.from_spec(name, spec) for name, spec in self.calendars.items()}
-        self._pauses = {name: frozenset(statuses) for name, statuses in self.sla.pause.items()}
-        if not self._digest:
-            self._digest = hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        self._compiled = CompiledPolicy.build(self)
+        self._compiled.digest = hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+    @property
+    def compiled(self) -> CompiledPolicy:
+        """Calendars and per-kind-of-ticket lookups, built once (what the engine consults)."""
+        return self._compiled  # type: ignore[return-value]
 
     @property
     def digest(self) -> str:
         """A short hash of the policy, recorded with each decision so replays can tell versions apart."""
-        return self._digest
-
-    @property
-    def compiled_calendars(self) -> dict[str, BusinessCalendar]:
-        return self._calendars
+        return self.compiled.digest
 
     @property
     def pauses(self) -> dict[TargetName, frozenset[Status]]:
         """Per target, the statuses that pause it (solved and closed always stop every clock)."""
-        return self._pauses
+        return self.compiled.pauses
 
     def calendar(self, name: str) -> BusinessCalendar:
         """A compiled calendar by name."""
-        return self._calendars[name]
+        return self.compiled.calendars[name]
 
     def tier_of(self, tier: str | None) -> str:
         """The tier the policy uses for an account tier (unknown tiers get the default)."""
@@ -99,5 +97,5 @@ def load_policy(path: Path | str, display_name: str | None = None) -> Policy:
     problems = cross_check(policy, located)
     if problems:
         raise ConfigError(problems)
-    policy._digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    policy.compiled.digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return policy

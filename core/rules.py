@@ -22,19 +22,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from core.actions import AddTags, RaisePriority
-from core.calendar import ALWAYS_OPEN
+from core.calendar import ALWAYS_OPEN, utc_iso
 from core.decision import Decision, DecisionInputs, EscalationState, Reason
 from core.explanation import explain
 from core.facts import Facts
 from core.markers import ESCALATED_TAG, PROPOSED_TAG
 from core.model import Account, Ticket
 from core.policy import Policy
+from core.policy_compiled import CompiledPolicy, TicketPlan
 from core.policy_rules import Rule
 from core.proposals import ProposalBook
 from core.routing import RouteChoice, choose_route
-from core.sla import compute_clocks
+from core.sla import ClockState, compute_clocks
 from core.state_update import next_state
 from core.triggers import Finding
+
+
+_NO_STATE = EscalationState()
 
 
 @dataclass
@@ -59,61 +63,60 @@ def evaluate(
     state: EscalationState | None = None,
 ) -> Decision:
     """Decide whether ``ticket`` escalates at ``now``, where to, with what, and why."""
-    state = state or EscalationState()
-    facts, tier_source = _facts(ticket, account, policy, now)
+    state = state or _NO_STATE
+    compiled = policy.compiled
+    facts, tier_source, plan = _facts(ticket, account, policy, compiled, now)
     book = ProposalBook(state, ticket.tags, policy.settings, now)
     outcome = Outcome(skipped=list(book.skipped))
     if ticket.status.is_open:
-        _select_rules(policy, facts, state, book, outcome)
+        _select_rules(plan.rules, facts, state, book, outcome)
         _plan(policy, facts, account, state, outcome)
         _plan_proposals(policy, ticket, outcome)
     new_state = next_state(state, policy, outcome, book, now)
     reasons = _reasons(outcome)
     inputs = _inputs(facts, tier_source, outcome, state, policy)
     mode = "auto" if outcome.escalate else ("propose" if outcome.proposing else "none")
-    decision = Decision.model_construct(
+    fields = dict(
         ticket_ref=ticket.ref,
         evaluated_at=now,
-        policy_digest=policy.digest,
+        policy_digest=compiled.digest,
         escalate=outcome.escalate,
         mode=mode,
         level=new_state.level,
-        level_name=policy.settings.ladder[min(new_state.level, len(policy.settings.ladder) - 1)],
+        level_name=compiled.ladder[min(new_state.level, len(compiled.ladder) - 1)],
         actions=tuple(outcome.actions),
         note_template=outcome.note_template,
         customer_template=outcome.customer_template,
         rule_ids=tuple(rule.id for rule, _ in (*outcome.acting, *outcome.proposing)),
         reasons=reasons,
         inputs=inputs,
-        explanation="",
         skipped_because=tuple(outcome.skipped),
         new_state=new_state,
-        next_check_at=_next_check(policy, facts, new_state),
+        next_check_at=_next_check(plan.timed, facts, new_state),
     )
-    return decision.model_copy(update={"explanation": explain(ticket, decision)})
+    # Built without re-validation: every part above is already a validated model or plain value.
+    return Decision.model_construct(**fields, explanation=explain(ticket, fields))
 
 
-def _facts(ticket: Ticket, account: Account | None, policy: Policy, now: datetime) -> tuple[Facts, str]:
-    known = account is not None and account.known and account.tier in policy.tiers
+def _facts(ticket: Ticket, account: Account | None, policy: Policy, compiled: CompiledPolicy,
+           now: datetime) -> tuple[Facts, str, TicketPlan]:
+    known = account is not None and account.known and account.tier in compiled.tiers
     tier = account.tier if known else policy.settings.default_tier  # type: ignore[union-attr]
     segment = account.segment if account is not None else None
-    row = policy.sla.row_for(tier, ticket.priority, segment, ticket.system)
-    calendar = policy.calendar(row.calendar) if row is not None else ALWAYS_OPEN
+    plan = compiled.plan_for(ticket.system, tier, ticket.priority, segment)
     clocks = ()
-    if row is not None:
-        clocks = compute_clocks(ticket, row.minutes(), calendar, policy.pauses, now,
+    if plan.has_row:
+        clocks = compute_clocks(ticket, plan.minutes, plan.calendar, compiled.pauses, now,
                                 policy.sla.native_tolerance_minutes)
     by_target = {c.target: c for c in clocks}
-    facts = Facts(ticket, tier, segment, by_target, calendar, policy.compiled_calendars, now)
-    return facts, "account" if known else "default"
+    facts = Facts(ticket, tier, segment, by_target, plan.calendar, compiled.calendars, now)
+    return facts, "account" if known else "default", plan
 
 
-def _select_rules(policy: Policy, facts: Facts, state: EscalationState, book: ProposalBook, outcome: Outcome) -> None:
-    """Which rules act now, which propose, and why the others that matched do not."""
-    ticket = facts.ticket
-    for rule in policy.rules:
-        if not rule.scope.admits(ticket.system, facts.tier, ticket.priority, facts.segment):
-            continue
+def _select_rules(rules: tuple[Rule, ...], facts: Facts, state: EscalationState, book: ProposalBook,
+                  outcome: Outcome) -> None:
+    """Which in-scope rules act now, which propose, and why the others that matched do not."""
+    for rule in rules:
         findings = rule.when.check(facts)
         if rule.id in book.approved_now:
             outcome.acting.append((rule, findings or [book.approval_finding(rule.id)]))
@@ -122,7 +125,7 @@ def _select_rules(policy: Policy, facts: Facts, state: EscalationState, book: Pr
             continue
         until = state.cooldowns.get(rule.id)
         if until is not None and until > facts.now:
-            outcome.skipped.append(f"rule {rule.id}: cooldown until {until:%Y-%m-%d %H:%M} UTC")
+            outcome.skipped.append(f"rule {rule.id}: cooldown until {utc_iso(until)}")
             continue
         if rule.mode == "propose" and rule.id not in state.approved:
             why_not = book.why_not_propose(rule.id)
@@ -170,7 +173,7 @@ def _plan_customer_message(policy: Policy, facts: Facts, state: EscalationState,
     allowed_from = last + timedelta(minutes=policy.settings.customer_message_interval) if last else None
     if allowed_from is not None and allowed_from > facts.now:
         outcome.skipped.append(f"customer message {template!r}: the customer was messaged at "
-                               f"{last:%Y-%m-%d %H:%M} UTC; next allowed from {allowed_from:%Y-%m-%d %H:%M} UTC")
+                               f"{utc_iso(last)}; next allowed from {utc_iso(allowed_from)}")
         return
     outcome.customer_template = template
 
@@ -200,7 +203,7 @@ def _inputs(facts: Facts, tier_source: str, outcome: Outcome, state: EscalationS
     ticket = facts.ticket
     clocks = tuple(facts.clocks.values())
     keywords = tuple(k for _, fs in (*outcome.acting, *outcome.proposing) for f in fs for k in f.keywords)
-    return DecisionInputs.model_construct(
+    return DecisionInputs(
         system=ticket.system,
         status=ticket.status,
         priority=ticket.priority,
@@ -209,7 +212,7 @@ def _inputs(facts: Facts, tier_source: str, outcome: Outcome, state: EscalationS
         segment=facts.segment,
         sla_calendar=facts.calendar.name if clocks else None,
         sla=clocks,
-        sla_disagreements=tuple(f"{c.target.value}: {c.native.disagreement}" for c in clocks
+        sla_disagreements=tuple(f"{c.target}: {c.native.disagreement}" for c in clocks
                                 if c.native is not None and c.native.disagreement),
         keywords=keywords,
         reopen_count=ticket.reopen_count,
@@ -219,21 +222,26 @@ def _inputs(facts: Facts, tier_source: str, outcome: Outcome, state: EscalationS
     )
 
 
-def _next_check(policy: Policy, facts: Facts, new_state: EscalationState) -> datetime | None:
+def _next_check(timed, facts: Facts, new_state: EscalationState) -> datetime | None:
     """The next instant at which time alone could change the decision (rounded up to the second)."""
-    ticket = facts.ticket
-    if not ticket.status.is_open:
+    if not facts.ticket.status.is_open:
         return None
     now_ts = facts.now_ts
-    candidates = [c.due_at.timestamp() for c in facts.clocks.values() if c.running and c.due_at is not None]
-    candidates += [until.timestamp() for until in new_state.cooldowns.values()]
-    for rule in policy.rules:
-        if rule.scope.admits(ticket.system, facts.tier, ticket.priority, facts.segment):
-            at = rule.when.next_change(facts)
-            if at is not None:
-                candidates.append(at)
-    future = [c for c in candidates if c > now_ts]
-    if not future:
-        return None
-    return datetime.fromtimestamp(math.ceil(min(future)), timezone.utc)
+    soonest = None
+    for clock in facts.clocks.values():
+        if clock.state is ClockState.running and clock.due_at is not None:
+            soonest = _earlier(soonest, clock.due_at.timestamp(), now_ts)
+    for until in new_state.cooldowns.values():
+        soonest = _earlier(soonest, until.timestamp(), now_ts)
+    for trigger in timed:
+        at = trigger.next_change(facts)
+        if at is not None:
+            soonest = _earlier(soonest, at, now_ts)
+    return None if soonest is None else datetime.fromtimestamp(math.ceil(soonest), timezone.utc)
 
+
+def _earlier(soonest: float | None, candidate: float, now_ts: float) -> float | None:
+    """The earlier of two future instants (past ones do not count)."""
+    if candidate <= now_ts:
+        return soonest
+    return candidate if soonest is None or candidate < soonest else soonest

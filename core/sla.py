@@ -180,6 +180,7 @@ def compute_clock(
     timeline: Timeline,
     paused: frozenset[Status],
     now_ts: float,
+    positions: dict[float, float] | None = None,
 ) -> SlaClock:
     """One clock's figures at ``now_ts``."""
     target_s = minutes * 60.0
@@ -188,7 +189,8 @@ def compute_clock(
                         float(minutes), False, None)
     completed = window.stop is not None and window.stop <= now_ts
     end = window.stop if completed else now_ts
-    elapsed, breach_ts = _walk(calendar, active_spans(timeline, window.start, end, paused), target_s)
+    spans = active_spans(timeline, window.start, end, paused)
+    elapsed, breach_ts = _walk(calendar, spans, target_s, positions if positions is not None else {})
     state = _state(completed, status_at(timeline, end), paused)
     due_ts = breach_ts
     if due_ts is None and state is ClockState.running:
@@ -212,12 +214,23 @@ def compute_clock(
     )
 
 
-def _walk(calendar: BusinessCalendar, spans: list[tuple[float, float]], target_s: float) -> tuple[float, float | None]:
-    """Business seconds used over ``spans`` and the instant the target was reached, if it was."""
+def _walk(calendar: BusinessCalendar, spans: list[tuple[float, float]], target_s: float,
+          positions: dict[float, float]) -> tuple[float, float | None]:
+    """Business seconds used over ``spans`` and the instant the target was reached, if it was.
+
+    ``positions`` memoises calendar positions per instant: the clocks of one
+    ticket share most of their span ends (creation, status changes, now).
+    """
     used = 0.0
     reached: float | None = None
     for s, e in spans:
-        business = calendar.business_seconds_between(s, e)
+        ps = positions.get(s)
+        if ps is None:
+            ps = positions[s] = calendar.position(s)
+        pe = positions.get(e)
+        if pe is None:
+            pe = positions[e] = calendar.position(e)
+        business = pe - ps
         if reached is None and used + business >= target_s:
             reached = calendar.add_business_seconds(s, target_s - used)
         used += business
@@ -236,7 +249,7 @@ def _state(completed: bool, status: Status | None, paused: frozenset[Status]) ->
 
 def compare_native(clock: SlaClock, natives: tuple[NativeSla, ...], tolerance_minutes: float) -> SlaClock:
     """Attach the helpdesk's own SLA for the same target, flagging a disagreement beyond tolerance."""
-    native = next((n for n in natives if n.target == clock.target.value), None)
+    native = next((n for n in natives if n.target == clock.target), None)
     if native is None:
         return clock
     difference = None
@@ -272,10 +285,10 @@ def compute_clocks(
     timeline = status_timeline(ticket)
     windows = clock_windows(ticket)
     clocks = []
-    for target in TargetName:
-        if target not in minutes:
-            continue
-        clock = compute_clock(target, minutes[target], calendar, windows[target], timeline, pauses[target], now_ts)
+    positions: dict[float, float] = {}
+    for target, target_minutes in minutes.items():
+        clock = compute_clock(target, target_minutes, calendar, windows[target], timeline, pauses[target], now_ts,
+                              positions)
         if ticket.native_slas:
             clock = compare_native(clock, ticket.native_slas, tolerance_minutes)
         clocks.append(clock)

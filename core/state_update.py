@@ -17,6 +17,8 @@ def next_state(state: EscalationState, policy: Policy, outcome: Outcome, book: P
                now: datetime) -> EscalationState:
     """``state`` advanced by this decision: level, routing, reasons, cooldowns, proposals, messages."""
     escalated = outcome.escalate
+    if _unchanged(state, outcome, book, now):
+        return state
     route = outcome.route
     routed = escalated and route is not None and route.action is not None
     return EscalationState.model_construct(
@@ -30,6 +32,18 @@ def next_state(state: EscalationState, policy: Policy, outcome: Outcome, book: P
         approved=_sorted({**state.approved, **book.approved_now}),
         rejected=_sorted({**state.rejected, **book.rejected_now}),
         last_customer_message_at=now if outcome.customer_template else state.last_customer_message_at,
+    )
+
+
+def _unchanged(state: EscalationState, outcome: Outcome, book: ProposalBook, now: datetime) -> bool:
+    """Nothing to remember: most decisions, which then share the prior state object."""
+    return (
+        not outcome.escalate
+        and not outcome.proposing
+        and not book.approved_now
+        and not book.rejected_now
+        and book.open == state.proposals
+        and all(until > now for until in state.cooldowns.values())
     )
 
 

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
+from core.calendar import utc_iso
 from core.facts import Facts
 from core.keywords import PhraseMatcher
 from core.model import Status
@@ -96,9 +97,9 @@ class AtRisk(_Trigger):
             reached = [clock.elapsed_minutes >= t for t in self._thresholds(clock.target_minutes)]
             if all(reached) if self.require_both else any(reached):
                 findings.append(Finding(
-                    f"at_risk:{target.value}",
-                    f"{target.value} is at risk: {clock.percent_used:g}% used, "
-                    f"{clock.remaining_minutes:g} business minutes left, due {clock.due_at:%Y-%m-%d %H:%M} UTC",
+                    f"at_risk:{target}",
+                    f"{target} is at risk: {clock.percent_used:g}% used, "
+                    f"{clock.remaining_minutes:g} business minutes left, due {utc_iso(clock.due_at)}",
                 ))
         return findings
 
@@ -133,8 +134,8 @@ class Breached(_Trigger):
             if clock is None or not clock.breached or (clock.state not in live and not self.include_completed):
                 continue
             findings.append(Finding(
-                f"breached:{target.value}",
-                f"{target.value} breached at {clock.breached_at:%Y-%m-%d %H:%M} UTC "
+                f"breached:{target}",
+                f"{target} breached at {utc_iso(clock.breached_at)} "
                 f"({-clock.remaining_minutes:g} business minutes over)",
             ))
         return findings
@@ -170,7 +171,7 @@ class Inactivity(_Trigger):
         if idle < self.minutes:
             return []
         return [Finding("inactivity", f"no {self._who()} update for {idle:.0f} business minutes "
-                                      f"(limit {self.minutes}) since {last:%Y-%m-%d %H:%M} UTC")]
+                                      f"(limit {self.minutes}) since {utc_iso(last)}")]
 
     def _who(self) -> str:
         return {"agent": "agent", "public": "public", "any": "agent or public"}[self.of]
@@ -338,6 +339,15 @@ class AnyOf(BaseModel):
 
     def next_change(self, facts: Facts) -> float | None:
         return _soonest(c.next_change(facts) for c in self.any)
+
+
+def timed_leaves(condition) -> list[AtRisk | Inactivity]:
+    """The triggers inside ``condition`` that time alone can make true (breaches are due times already)."""
+    if isinstance(condition, AllOf):
+        return [leaf for c in condition.all for leaf in timed_leaves(c)]
+    if isinstance(condition, AnyOf):
+        return [leaf for c in condition.any for leaf in timed_leaves(c)]
+    return [condition] if isinstance(condition, (AtRisk, Inactivity)) else []
 
 
 def _soonest(instants) -> float | None:
