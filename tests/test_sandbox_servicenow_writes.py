@@ -216,9 +216,15 @@ def test_given_tags_through_label_and_label_entry_then_the_incident_shows_them(s
     entry.label = "deskbridge_escalated"  # a reference set by display value
     entry.set_value("table", "incident")  # GlideRecord.table is a read-only property of pysnc
     entry.table_key = incident_sys_id(3)
+    token = sn.emulator.view(incident_sys_id(3))["token"]
     entry_id = entry.insert()
     assert entry_id
-    assert sn.emulator.view(incident_sys_id(3))["tags"] == ["vip", "deskbridge_escalated"]
+    view = sn.emulator.view(incident_sys_id(3))
+    assert view["tags"] == ["vip", "deskbridge_escalated"]
+    assert view["token"] == token  # tags live in label_entry: the incident itself is not updated
+    again = sn.client.session.post(f"{sn.url}/api/now/table/label_entry", json={
+        "label": "deskbridge_escalated", "table": "incident", "table_key": incident_sys_id(3)})
+    assert again.status_code == 201 and again.json()["result"]["sys_id"] == str(entry_id)  # tagging twice: same
     plain = sn.raw(f"/api/now/table/incident/{incident_sys_id(3)}", sysparm_fields="sys_tags").json()["result"]
     assert plain["sys_tags"] == "vip,deskbridge_escalated"
     duplicate = sn.client.session.post(f"{sn.url}/api/now/table/label", json={"name": "deskbridge_escalated"})

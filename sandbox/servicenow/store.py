@@ -46,6 +46,7 @@ def native_status(status: str, current_hold_reason: str = "") -> tuple[str, str]
 
 
 def normalized_priority(value: str) -> str:
+    """The normalized priority of a native priority value (5 - Planning counts as low)."""
     for name, (native, _label) in vocab.SERVICENOW["priority"].items():
         if native == value:
             return name
