@@ -62,9 +62,9 @@ def test_installed_console_script(tmp_path):
     assert bad.stdout.splitlines() == [*expected("syntax_error"), "1 problem in 1 file."]
 
 
-def test_demo_validates_and_normalizes_the_reference_payloads(payloads_dir):
-    """`make demo` at this stage: the real mapping check and the real normalizers, nothing simulated."""
-    run = subprocess.run([sys.executable, "-m", "cli.demo"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+def test_payload_demo_validates_and_normalizes_the_reference_payloads(payloads_dir):
+    """The real mapping check and the real normalizers on recorded payloads, nothing simulated."""
+    run = subprocess.run([sys.executable, "-m", "cli.demo_payloads"], cwd=ROOT, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "COLUMNS": "200", "DESKBRIDGE_REFERENCE_PAYLOADS": str(payloads_dir)})
     assert run.returncode == 0, run.stderr
     out = run.stdout

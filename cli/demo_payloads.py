@@ -1,10 +1,10 @@
-"""``python -m cli.demo`` (``make demo``): show what deskbridge can do so far, truthfully.
+"""``python -m cli.demo_payloads``: the real recorded API payloads, normalized.
 
-At this stage: validate the shipped mapping directory, then normalize the
-recorded real API payloads (``../shared/reference/payloads``) with the real
-normalizers and print them as tables. Nothing is simulated; a payload that
-fails to normalize is shown as quarantined with its reason. Later stages
-replace this with the end-to-end sandbox loop.
+Validates the shipped mapping directory, then normalizes the recorded real API
+payloads (``../shared/reference/payloads``) with the real normalizers and
+prints them as tables. Nothing is simulated; a payload that fails to normalize
+is shown as quarantined with its reason. ``make demo`` (cli/demo.py) runs the
+whole loop against the sandbox.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def _account_row(table: Table, a: Account) -> None:
 
 def main() -> int:
     console = Console(width=max(Console().width, 140))
-    console.rule("deskbridge demo: admin mappings and normalizers (the sandbox loop comes with later stages)")
+    console.rule("deskbridge: admin mappings and the recorded real payloads, normalized")
     try:
         mappings = load_mappings(ROOT / "mapping", display_root="mapping")
     except ConfigError as exc:
