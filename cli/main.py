@@ -28,3 +28,4 @@ def version() -> None:
 from sandbox import cli as _sandbox_cli  # noqa: E402,F401  deskbridge sandbox ...
 from cli import validate as _validate_cli  # noqa: E402,F401  deskbridge validate
 from cli import sync as _sync_cli  # noqa: E402,F401  deskbridge sync
+from cli import explain as _explain_cli  # noqa: E402,F401  deskbridge explain

@@ -42,14 +42,21 @@ def explain(ticket: Ticket, decision: Mapping[str, Any]) -> str:
 
 
 def _verdict(decision: Mapping[str, Any]) -> str:
-    rules = ", ".join(decision["rule_ids"])
+    proposed = _rules(decision, proposed=True)
     if decision["escalate"]:
-        return f"escalates (level {decision['level_name']}) by rule {rules}."
+        also = f"; rule {proposed} proposed for a supervisor's approval" if proposed else ""
+        return f"escalates (level {decision['level_name']}) by rule {_rules(decision, proposed=False)}{also}."
     if decision["mode"] == "propose":
-        return f"is proposed for escalation by rule {rules}, awaiting a supervisor."
+        return f"is proposed for escalation by rule {proposed}, awaiting a supervisor."
     if not decision["inputs"].status.is_open:
         return "does not escalate: it is no longer open."
     return "does not escalate" + (": no rule matched." if not decision["skipped_because"] else ".")
+
+
+def _rules(decision: Mapping[str, Any], *, proposed: bool) -> str:
+    """The acting (or proposing) rule ids, in policy order."""
+    ids = dict.fromkeys(r.rule_id for r in decision["reasons"] if r.code.startswith("proposed:") is proposed)
+    return ", ".join(ids)
 
 
 def _action(action) -> str:
