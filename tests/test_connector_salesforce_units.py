@@ -51,7 +51,7 @@ def test_only_15_or_18_alphanumerics_are_ids(value, ok):
 
 def test_ids_share_their_15_character_key_and_blanks_are_skipped_in_order():
     assert id_key("001Dm0000000001IAA") == id_key("001Dm0000000001") == "001Dm0000000001"
-    assert unique_ids(["b", None, "a", "", "  ", "b", "c"]) == ["b", "a", "c"]
+    assert unique_ids(["b", None, "a", "", "  ", "b", "c", 7]) == ["b", "a", "c", "7"]
 
 
 def test_the_soql_selects_the_mapped_fields_and_lists_every_id():

@@ -30,9 +30,9 @@ def id_key(record_id: str) -> str:
     return record_id[:15]
 
 
-def unique_ids(values: Iterable[str | None]) -> list[str]:
-    """The distinct non-empty values, in first-seen order (blank ids mean "no account" and are skipped)."""
-    return list(dict.fromkeys(v for v in values if v is not None and str(v).strip() != ""))
+def unique_ids(values: Iterable[object]) -> list[str]:
+    """The distinct non-empty values as text, in first-seen order (blank ids mean "no account" and are skipped)."""
+    return list(dict.fromkeys(str(v) for v in values if v is not None and str(v).strip() != ""))
 
 
 def accounts_by_id_soql(fields: Sequence[str], record_ids: Sequence[str], sobject: str = "Account") -> str:
