@@ -69,6 +69,17 @@ def _check_soql_field(value: str) -> str:
 
 SoqlField = Annotated[str, AfterValidator(_check_soql_field)]
 
+_PROJECT_KEY_RE = re.compile(r"[A-Z][A-Z0-9_]{0,254}")
+
+
+def _check_project_key(value: str) -> str:
+    if not _PROJECT_KEY_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Jira project key (capital letters, digits and _, e.g. SUP)")
+    return value
+
+
+ProjectKey = Annotated[str, AfterValidator(_check_project_key)]
+
 
 class _Groups(Strict):
     """Logical group <-> native id lookups, shared by the helpdesk mappings (which declare ``groups``)."""
@@ -208,6 +219,8 @@ class JiraFields(HelpdeskFields):
 class JiraMapping(_Groups):
     """mapping/jira.yaml."""
 
+    # The service project's key: the connector reads (JQL ``project = KEY``) and writes only its issues.
+    project: ProjectKey | None = None
     native_statuses: list[str] | None = None
     status_map: dict[str, Status]  # status name -> normalized
     # For statuses not in status_map: the status category decides (omit to make them errors).
