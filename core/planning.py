@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from core.actions import CustomerMessage, InternalNote, WritePlan
-from core.decision import Decision
-from core.model import Account, Ticket
+from core.actions import AssignGroup, AssignOwner, CustomerMessage, InternalNote, WritePlan
+from core.decision import Decision, EscalationState
+from core.model import Account, HistoryEvent, Ticket
 from core.notes import CustomerContext, NoteRenderer, OtherEscalation, SlaLine, note_context
 from core.policy import Policy
 from core.store.keys import idempotency_key, time_bucket
@@ -69,3 +69,24 @@ def plan_for(
         idempotency_key=key,
         actions=tuple(actions),
     )
+
+
+def respect_reassignment(decision: Decision, prior: EscalationState, event: HistoryEvent) -> Decision:
+    """The decision without its routing, because a person reassigned the ticket while deskbridge was escalating it.
+
+    Tags, priority and the note still go out; the group or assignee the person
+    chose stays, and the escalation state keeps the routing it had before.
+    """
+    routing = (AssignGroup, AssignOwner)
+    actions = tuple(a for a in decision.actions if not isinstance(a, routing))
+    if len(actions) == len(decision.actions):
+        return decision
+    who = f" to {event.to_value}" if event.to_value else ""
+    why = f"a person reassigned the ticket{who} at {event.at:%Y-%m-%d %H:%M UTC} while deskbridge was escalating it; not reassigning"
+    state = decision.new_state.model_copy(
+        update={"routed_group": prior.routed_group, "routed_at": prior.routed_at, "level": prior.level}
+    )
+    return decision.model_copy(
+        update={"actions": actions, "skipped_because": (*decision.skipped_because, why), "new_state": state,
+                "level": prior.level, "explanation": f"{decision.explanation} Not reassigned: {why}."}
+    )  # fmt: skip

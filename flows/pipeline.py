@@ -28,7 +28,8 @@ from core.config import Mappings
 from core.decision import Decision, EscalationState
 from core.model import Account, Ticket
 from core.notes import NoteRenderer
-from core.planning import needs_write, plan_for
+from core.planning import needs_write, plan_for, respect_reassignment
+from core.routing import human_reassignment_since
 from core.policy import Policy
 from core.rules import evaluate
 from core.store import Store
@@ -132,26 +133,34 @@ def _evaluate(ctx: SyncContext, ticket: Ticket, account: Account | None, prior: 
 
 
 def _plan_with_full_history(ctx: SyncContext, writers: list[Evaluated], now: datetime) -> None:
-    """Re-read the escalating tickets in bulk with every comment (for the note) and plan their writes.
+    """Re-read the escalating tickets in bulk with every comment (for the note), then plan their writes.
 
     If the fresh read shows the ticket changed since the pull, decide again on
     the fresh version: the plan must rest on what a person sees now.
     """
     fresh, _quarantined = ctx.connector.fetch_tickets([e.ticket.id for e in writers], full_history=True)
     by_id = {t.id: t for t in fresh}
+    for item in writers:
+        current = by_id.get(item.ticket.id, item.ticket)
+        if current.concurrency_token != item.ticket.concurrency_token:
+            item.decision = evaluate(current, item.account, ctx.policy, now, item.prior)
+        item.ticket = current
+    _plan(ctx, writers)
+
+
+def _plan(ctx: SyncContext, items: list[Evaluated]) -> None:
+    """Render the plans of the items whose decision writes (their tickets carry full history)."""
     with ctx.store.transaction() as tx:
-        for item in writers:
-            current = by_id.get(item.ticket.id, item.ticket)
-            if current.concurrency_token != item.ticket.concurrency_token:
-                item.decision = evaluate(current, item.account, ctx.policy, now, item.prior)
-            item.ticket = current
+        for item in items:
             if not needs_write(item.decision):
                 continue
             others = (
-                tx.open_escalations_for_account(item.account.id, exclude=(ctx.system, current.id))
+                tx.open_escalations_for_account(item.account.id, exclude=(ctx.system, item.ticket.id))
                 if item.account else []
             )  # fmt: skip
-            item.plan = plan_for(item.decision, current, item.account, ctx.policy, ctx.renderer, other_escalations=others)
+            item.plan = plan_for(
+                item.decision, item.ticket, item.account, ctx.policy, ctx.renderer, other_escalations=others
+            )
 
 
 def record_batch(
@@ -220,9 +229,12 @@ def push_batch(ctx: SyncContext, batch: list[Evaluated], now: datetime, summary:
     summary.replanned += len(retry)
     fresh, quarantined = ctx.connector.fetch_tickets([e.ticket.id for e in retry], full_history=True)
     again = [_evaluate(ctx, t, _account_of(retry, t), _prior_of(retry, t), now) for t in fresh]
-    writers = [e for e in again if needs_write(e.decision)]
-    if writers:
-        _plan_with_full_history(ctx, writers, now)
+    for item in again:  # a person who reassigned while we were writing keeps their choice
+        seen = next(e.ticket for e in retry if e.ticket.id == item.ticket.id)
+        event = human_reassignment_since(item.ticket, seen.updated_at)
+        if event is not None:
+            item.decision = respect_reassignment(item.decision, item.prior, event)
+    _plan(ctx, again)  # `fresh` already carries the full history
     record_batch(ctx, again, now, summary, quarantined=quarantined)
     final = [e.plan for e in again if e.plan is not None]
     if final:
