@@ -29,3 +29,4 @@ from sandbox import cli as _sandbox_cli  # noqa: E402,F401  deskbridge sandbox .
 from cli import validate as _validate_cli  # noqa: E402,F401  deskbridge validate
 from cli import sync as _sync_cli  # noqa: E402,F401  deskbridge sync
 from cli import explain as _explain_cli  # noqa: E402,F401  deskbridge explain
+from cli import metrics as _metrics_cli  # noqa: E402,F401  deskbridge metrics
