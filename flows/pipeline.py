@@ -143,9 +143,17 @@ def _plan_with_full_history(ctx: SyncContext, writers: list[Evaluated], now: dat
     for item in writers:
         current = by_id.get(item.ticket.id, item.ticket)
         if current.concurrency_token != item.ticket.concurrency_token:
-            item.decision = evaluate(current, item.account, ctx.policy, now, item.prior)
+            item.decision = _respecting_people(
+                evaluate(current, item.account, ctx.policy, now, item.prior), item.prior, current, item.ticket
+            )
         item.ticket = current
     _plan(ctx, writers)
+
+
+def _respecting_people(decision: Decision, prior: EscalationState, current: Ticket, seen: Ticket) -> Decision:
+    """A person who reassigned the ticket after the version deskbridge decided on keeps their choice."""
+    event = human_reassignment_since(current, seen.updated_at)
+    return decision if event is None else respect_reassignment(decision, prior, event)
 
 
 def _plan(ctx: SyncContext, items: list[Evaluated]) -> None:
@@ -231,9 +239,7 @@ def push_batch(ctx: SyncContext, batch: list[Evaluated], now: datetime, summary:
     again = [_evaluate(ctx, t, _account_of(retry, t), _prior_of(retry, t), now) for t in fresh]
     for item in again:  # a person who reassigned while we were writing keeps their choice
         seen = next(e.ticket for e in retry if e.ticket.id == item.ticket.id)
-        event = human_reassignment_since(item.ticket, seen.updated_at)
-        if event is not None:
-            item.decision = respect_reassignment(item.decision, item.prior, event)
+        item.decision = _respecting_people(item.decision, item.prior, item.ticket, seen)
     _plan(ctx, again)  # `fresh` already carries the full history
     record_batch(ctx, again, now, summary, quarantined=quarantined)
     final = [e.plan for e in again if e.plan is not None]
