@@ -21,7 +21,7 @@ from core.triggers import Finding
 _REASSIGN = (EventKind.group_change, EventKind.assignee_change)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # read-only by convention; not frozen because frozen init is 4x slower
 class RouteChoice:
     """The routing outcome of one decision."""
 

@@ -69,7 +69,7 @@ CASES = [
     ("typo in a trigger key",
      _with_rule("  - id: r1\n    when: {trigger: breached, target: [resolution]}\n"),
      ["mapping/policy.yaml:23: rules[0].when.target: unknown key; did you mean 'targets'? "
-      "Allowed here: trigger, targets, include_completed"]),
+      "Allowed here: trigger, targets, include_paused, include_completed"]),
     ("at_risk without a threshold",
      _with_rule("  - id: r1\n    when: {trigger: at_risk}\n"),
      ["mapping/policy.yaml:23: rules[0].when: at_risk needs percent_used and/or remaining_minutes"]),

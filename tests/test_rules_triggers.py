@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from engine_builders import account, at, comment, policy, reopen, ticket
+from engine_builders import account, at, comment, policy, reopen, status_change, ticket
 
 from core.rules import evaluate
 
@@ -29,6 +29,12 @@ CASES = [
     ("breached answered late with include_completed",
      "{trigger: breached, targets: [first_response], include_completed: true}",
      {"comments": [comment("1", "agent", at(70), "hi")]}, {}, 80, ["breached:first_response"]),
+    ("breached but paused while waiting on the customer", "{trigger: breached, targets: [resolution]}",
+     {"status": "pending", "native_status": "pending", "history": [status_change(at(500), "open", "pending")]}, {},
+     600, []),
+    ("breached and paused with include_paused", "{trigger: breached, targets: [resolution], include_paused: true}",
+     {"status": "pending", "native_status": "pending", "history": [status_change(at(500), "open", "pending")]}, {},
+     600, ["breached:resolution"]),
     ("inactivity since the last agent comment", "{trigger: inactivity, minutes: 120, of: agent}",
      {"comments": [comment("1", "agent", at(30), "on it", public=False)]}, {}, 150, ["inactivity"]),
     ("inactivity not yet", "{trigger: inactivity, minutes: 120, of: agent}",
