@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from core.calendar import BusinessCalendar, CalendarSpec
 from core.errors import ConfigError
 from core.markers import ESCALATED_TAG, PROPOSED_TAG
-from core.policy_checks import cross_check
+from core.policy_checks import cross_check, template_problems
 from core.policy_compiled import CompiledPolicy
 from core.policy_rules import Minutes, Rule
 from core.policy_sla import SlaSpec, TargetName
@@ -90,11 +90,18 @@ class Policy(BaseModel):
 
 
 def load_policy(path: Path | str, display_name: str | None = None) -> Policy:
-    """Read, validate and cross-check the policy file; raise one ConfigError listing every problem."""
+    """Read, validate and cross-check the policy file; raise one ConfigError listing every problem.
+
+    When a ``templates/`` directory sits beside the file (a mapping directory), the
+    templates the policy names must exist there.
+    """
     path = Path(path)
     located = read_yaml(path, display_name)
     policy = validate(located, Policy)
     problems = cross_check(policy, located)
+    templates = path.parent / "templates"
+    if templates.is_dir():  # beside a mapping directory's policy.yaml
+        problems += template_problems(policy, located, templates)
     if problems:
         raise ConfigError(problems)
     policy.compiled.digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]

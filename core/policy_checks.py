@@ -8,6 +8,7 @@ routing by keyword without a keyword trigger.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import ConfigProblem
@@ -119,6 +120,21 @@ def _has_keywords(condition) -> bool:
     if isinstance(condition, AnyOf):
         return any(_has_keywords(c) for c in condition.any)
     return isinstance(condition, Keywords)
+
+
+def template_problems(policy: Policy, located: LocatedYaml, templates_dir: Path) -> list[ConfigProblem]:
+    """Every template the policy names must exist as ``<name>.j2`` or ``<name>.<system>.j2``."""
+    available = {f.name.split(".")[0] for f in templates_dir.glob("*.j2")}
+    named: list[tuple[Loc, str]] = [(("settings", "handoff_note"), policy.settings.handoff_note),
+                                    (("settings", "proposal_note"), policy.settings.proposal_note)]
+    for i, rule in enumerate(policy.rules):
+        named += [(("rules", i, key), getattr(rule, key)) for key in ("note", "customer_message") if getattr(rule, key)]
+    return [
+        located.problem(loc, f"no template {name!r} in {templates_dir.name}/ (expected {name}.j2 or "
+                             f"{name}.<system>.j2); have: {', '.join(sorted(available)) or 'none'}")
+        for loc, name in named
+        if name not in available
+    ]
 
 
 def _duplicate_rule_ids(policy: Policy, located: LocatedYaml) -> list[ConfigProblem]:

@@ -151,3 +151,16 @@ def test_every_problem_is_reported_at_once(tmp_path):
         "mapping/policy.yaml:26: rules[1].when.in[0]: 'platinum' is not one of the policy's tiers: premier, business, "
         "standard",
     ]
+
+
+def test_templates_the_policy_names_must_exist_beside_it(tmp_path):
+    (tmp_path / "templates").mkdir()
+    for name in ("handoff_note.zendesk.j2", "escalation_proposal.zendesk.j2", "escalation_notice.j2"):
+        (tmp_path / "templates" / name).write_text("x")
+    good = _with_rule("  - id: r1\n    when: {trigger: reopened, at_least: 2}\n    customer_message: escalation_notice\n")
+    (tmp_path / "policy.yaml").write_text(good)
+    load_policy(tmp_path / "policy.yaml")
+    assert _problems(tmp_path, good.replace("customer_message: escalation_notice", "customer_message: notice")) == [
+        "mapping/policy.yaml:24: rules[0].customer_message: no template 'notice' in templates/ (expected notice.j2 "
+        "or notice.<system>.j2); have: escalation_notice, escalation_proposal, handoff_note"
+    ]
