@@ -30,3 +30,4 @@ from cli import validate as _validate_cli  # noqa: E402,F401  deskbridge validat
 from cli import sync as _sync_cli  # noqa: E402,F401  deskbridge sync
 from cli import explain as _explain_cli  # noqa: E402,F401  deskbridge explain
 from cli import metrics as _metrics_cli  # noqa: E402,F401  deskbridge metrics
+from cli import report as _report_cli  # noqa: E402,F401  deskbridge report
