@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from core.actions import AddTags, RaisePriority
-from core.calendar import ALWAYS_OPEN, utc_iso
+from core.calendar import utc_iso
 from core.decision import Decision, DecisionInputs, EscalationState, Reason
 from core.explanation import explain
 from core.facts import Facts

@@ -15,240 +15,23 @@ mistake is reported against one alternative, not all of them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from core.calendar import utc_iso
 from core.facts import Facts
-from core.keywords import PhraseMatcher
-from core.model import Status
-from core.policy_sla import BusinessMinutes, TargetName
-from core.sla import ClockState
+from core.trigger_base import Finding, KeywordMatch, Trigger
+from core.triggers_text import CustomerRequest, KeywordRoute, Keywords, SearchField, find_phrases
+from core.triggers_time import AtRisk, Breached, Inactivity
 
-SearchField = Literal["subject", "description", "customer_comments"]
-_ALL_TARGETS = list(TargetName)
-_MAX_HITS_REPORTED = 10
-
-
-@dataclass(slots=True)  # read-only by convention; not frozen because frozen init is 4x slower
-class KeywordMatch:
-    """Where a phrase matched: ``field`` is subject, description or ``comment:<id>``; offset in the original text."""
-
-    phrase: str
-    route: str | None
-    field: str
-    offset: int
-    matched: str
+__all__ = [
+    "AgentFlag", "AllOf", "AnyOf", "AtRisk", "Breached", "Condition", "CustomerRequest", "Finding", "Inactivity",
+    "KeywordMatch", "KeywordRoute", "Keywords", "ProductAreaIs", "Reopened", "SearchField", "SegmentIs",
+    "TicketTypeIs", "TierIs", "TRIGGER_NAMES", "Trigger", "find_phrases", "timed_leaves",
+]
 
 
-@dataclass(slots=True)  # read-only by convention; not frozen because frozen init is 4x slower
-class Finding:
-    """Why a trigger is true: a short machine code, a human sentence and any keyword evidence."""
-
-    code: str
-    text: str
-    keywords: tuple[KeywordMatch, ...] = ()
-    route: str | None = None  # a keyword's own route, for ``route: {to: keyword}``
-
-
-class _Trigger(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def check(self, facts: Facts) -> list[Finding]:
-        raise NotImplementedError
-
-    def next_change(self, facts: Facts) -> float | None:
-        """Epoch instant when time alone may make this true; None when time cannot."""
-        return None
-
-
-class AtRisk(_Trigger):
-    """A running target has used ``percent_used`` % and/or has at most ``remaining_minutes`` left."""
-
-    trigger: Literal["at_risk"]
-    targets: list[TargetName] = Field(default_factory=lambda: list(_ALL_TARGETS))
-    percent_used: float | None = Field(default=None, gt=0, le=100)
-    remaining_minutes: BusinessMinutes | None = None
-    require_both: bool = False
-
-    @model_validator(mode="after")
-    def _some_threshold(self) -> AtRisk:
-        if self.percent_used is None and self.remaining_minutes is None:
-            raise ValueError("at_risk needs percent_used and/or remaining_minutes")
-        return self
-
-    def _thresholds(self, target_minutes: int) -> list[float]:
-        """Minutes used at which each configured threshold is reached."""
-        out = []
-        if self.percent_used is not None:
-            out.append(target_minutes * self.percent_used / 100.0)
-        if self.remaining_minutes is not None:
-            out.append(max(target_minutes - self.remaining_minutes, 0))
-        return out
-
-    def check(self, facts: Facts) -> list[Finding]:
-        findings = []
-        for target in self.targets:
-            clock = facts.clocks.get(target)
-            if clock is None or clock.state is not ClockState.running or clock.breached:
-                continue
-            reached = [clock.elapsed_minutes >= t for t in self._thresholds(clock.target_minutes)]
-            if all(reached) if self.require_both else any(reached):
-                findings.append(Finding(
-                    f"at_risk:{target}",
-                    f"{target} is at risk: {clock.percent_used:g}% used, "
-                    f"{clock.remaining_minutes:g} business minutes left, due {utc_iso(clock.due_at)}",
-                ))
-        return findings
-
-    def next_change(self, facts: Facts) -> float | None:
-        soonest = None
-        for target in self.targets:
-            clock = facts.clocks.get(target)
-            if clock is None or clock.state is not ClockState.running or clock.breached:
-                continue
-            pending = [t for t in self._thresholds(clock.target_minutes) if t > clock.elapsed_minutes]
-            if not pending or (not self.require_both and len(pending) < len(self._thresholds(clock.target_minutes))):
-                continue
-            minutes = max(pending) if self.require_both else min(pending)
-            at = facts.calendar_for(clock).add_business_seconds(
-                facts.now_ts, (minutes - clock.elapsed_minutes) * 60.0)
-            soonest = at if soonest is None else min(soonest, at)
-        return soonest
-
-
-class Breached(_Trigger):
-    """A target is past its due time and its clock still runs.
-
-    A paused clock (waiting on the customer) does not count unless ``include_paused``;
-    with ``include_completed`` a reply that came late counts too.
-    """
-
-    trigger: Literal["breached"]
-    targets: list[TargetName] = Field(default_factory=lambda: list(_ALL_TARGETS))
-    include_paused: bool = False
-    include_completed: bool = False
-
-    def _counts(self, state: ClockState) -> bool:
-        return (state is ClockState.running or (self.include_paused and state is ClockState.paused)
-                or (self.include_completed and state is ClockState.completed))
-
-    def check(self, facts: Facts) -> list[Finding]:
-        findings = []
-        for target in self.targets:
-            clock = facts.clocks.get(target)
-            if clock is None or not clock.breached or not self._counts(clock.state):
-                continue
-            findings.append(Finding(
-                f"breached:{target}",
-                f"{target} breached at {utc_iso(clock.breached_at)} "
-                f"({-clock.remaining_minutes:g} business minutes over)",
-            ))
-        return findings
-
-    def next_change(self, facts: Facts) -> float | None:
-        dues = [
-            c.due_at.timestamp()
-            for t in self.targets
-            if (c := facts.clocks.get(t)) is not None and c.running and not c.breached and c.due_at is not None
-        ]
-        return min(dues, default=None)
-
-
-class Inactivity(_Trigger):
-    """No human update for ``minutes`` business minutes while the ticket waits on support."""
-
-    trigger: Literal["inactivity"]
-    minutes: BusinessMinutes
-    of: Literal["agent", "public", "any"] = "any"
-    calendar: str | None = None  # default: the ticket's SLA calendar
-    except_statuses: list[Status] = Field(default_factory=lambda: [Status.pending, Status.on_hold])
-
-    def _applies(self, facts: Facts) -> bool:
-        status = facts.ticket.status
-        return status.is_open and status not in self.except_statuses
-
-    def check(self, facts: Facts) -> list[Finding]:
-        if not self._applies(facts):
-            return []
-        last = facts.last_activity(self.of)
-        calendar = facts.named_calendar(self.calendar)
-        idle = calendar.business_seconds_between(last.timestamp(), facts.now_ts) / 60.0
-        if idle < self.minutes:
-            return []
-        return [Finding("inactivity", f"no {self._who()} update for {idle:.0f} business minutes "
-                                      f"(limit {self.minutes}) since {utc_iso(last)}")]
-
-    def _who(self) -> str:
-        return {"agent": "agent", "public": "public", "any": "agent or public"}[self.of]
-
-    def next_change(self, facts: Facts) -> float | None:
-        if not self._applies(facts):
-            return None
-        calendar = facts.named_calendar(self.calendar)
-        return calendar.add_business_seconds(facts.last_activity(self.of).timestamp(), self.minutes * 60.0)
-
-
-class KeywordRoute(BaseModel):
-    """A phrase and the logical group it routes to (``route: {to: keyword}``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    phrase: str = Field(min_length=1)
-    route: str | None = None
-
-
-class Keywords(_Trigger):
-    """Whole-word, case- and accent-insensitive phrases, each with its own route; earlier phrases win the route."""
-
-    trigger: Literal["keywords"]
-    phrases: list[KeywordRoute] = Field(min_length=1)
-    fields: list[SearchField] = Field(default_factory=lambda: ["subject", "description", "customer_comments"])
-    _matcher: PhraseMatcher = PrivateAttr()
-    _rank: dict[str, int] = PrivateAttr()
-
-    def model_post_init(self, __context: Any) -> None:
-        self._matcher = PhraseMatcher([p.phrase for p in self.phrases])
-        self._rank = {}
-        for i, p in enumerate(self.phrases):
-            self._rank.setdefault(p.phrase, i)
-
-    def check(self, facts: Facts) -> list[Finding]:
-        hits = find_phrases(self._matcher, facts, self.fields, [p.route for p in self.phrases])
-        if not hits:
-            return []
-        first = min(hits, key=lambda h: self._rank[h.phrase])
-        words = ", ".join(sorted({f'"{h.phrase}"' for h in hits}))
-        where = f'{first.field} at offset {first.offset}'
-        return [Finding(f"keyword:{first.phrase}", f"keywords {words} matched (first: {where})",
-                        tuple(hits[:_MAX_HITS_REPORTED]), first.route)]
-
-
-class CustomerRequest(_Trigger):
-    """The customer asked to escalate: a phrase in their messages or the mapped field."""
-
-    trigger: Literal["customer_request"]
-    phrases: list[str] = Field(default_factory=lambda: ["escalate", "speak to a manager"])
-    fields: list[SearchField] = Field(default_factory=lambda: ["customer_comments"])
-    use_field: bool = True
-    _matcher: PhraseMatcher = PrivateAttr()
-
-    def model_post_init(self, __context: Any) -> None:
-        self._matcher = PhraseMatcher(self.phrases)
-
-    def check(self, facts: Facts) -> list[Finding]:
-        hits = find_phrases(self._matcher, facts, self.fields, [None] * len(self.phrases)) if self.phrases else []
-        if hits:
-            return [Finding("customer_request", f'the customer wrote "{hits[0].matched}" ({hits[0].field})',
-                            tuple(hits[:_MAX_HITS_REPORTED]))]
-        if self.use_field and facts.ticket.customer_escalation_request:
-            return [Finding("customer_request", "the customer-escalation-request field is set")]
-        return []
-
-
-class AgentFlag(_Trigger):
+class AgentFlag(Trigger):
     """An agent asked for escalation: the mapped flag field and/or a tag."""
 
     trigger: Literal["agent_flag"]
@@ -263,7 +46,7 @@ class AgentFlag(_Trigger):
         return []
 
 
-class Reopened(_Trigger):
+class Reopened(Trigger):
     """The ticket was reopened at least ``at_least`` times."""
 
     trigger: Literal["reopened"]
@@ -274,7 +57,7 @@ class Reopened(_Trigger):
         return [Finding("reopened", f"reopened {count} times (limit {self.at_least})")] if count >= self.at_least else []
 
 
-class _Membership(_Trigger):
+class _Membership(Trigger):
     """The ticket's attribute is one of ``in``."""
 
     values: list[str] = Field(alias="in", min_length=1)
@@ -360,17 +143,6 @@ def timed_leaves(condition) -> list[AtRisk | Inactivity]:
 
 def _soonest(instants) -> float | None:
     return min((i for i in instants if i is not None), default=None)
-
-
-def find_phrases(matcher: PhraseMatcher, facts: Facts, fields: list[str], routes: list[str | None]) -> list[KeywordMatch]:
-    """Every hit of ``matcher`` in the given fields, in field order."""
-    hits = []
-    for field in fields:
-        for where, text, folded in facts.texts(field):
-            for hit in matcher.find(text, folded):
-                hits.append(KeywordMatch(matcher.phrases[hit.phrase_index], routes[hit.phrase_index],
-                                         where, hit.offset, hit.matched))
-    return hits
 
 
 TRIGGER_NAMES = ("at_risk", "breached", "inactivity", "keywords", "customer_request", "agent_flag", "reopened",
