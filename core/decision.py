@@ -75,13 +75,8 @@ class Reason:
     text: str
 
 
-@dataclass(slots=True)  # read-only by convention; not frozen because frozen init is 4x slower
-class DecisionInputs:
-    """The facts the decision was made on, kept for the explanation and the decision log.
-
-    A plain dataclass (built for every ticket, so cheaply); pydantic still
-    validates and serialises it as part of :class:`Decision`.
-    """
+class DecisionInputs(_Frozen):
+    """The facts the decision was made on, kept for the explanation and the decision log."""
 
     system: System
     status: Status

@@ -203,7 +203,7 @@ def _inputs(facts: Facts, tier_source: str, outcome: Outcome, state: EscalationS
     ticket = facts.ticket
     clocks = tuple(facts.clocks.values())
     keywords = tuple(k for _, fs in (*outcome.acting, *outcome.proposing) for f in fs for k in f.keywords)
-    return DecisionInputs(
+    return DecisionInputs.model_construct(
         system=ticket.system,
         status=ticket.status,
         priority=ticket.priority,
