@@ -193,8 +193,10 @@ def _plan_proposals(policy: Policy, ticket: Ticket, outcome: Outcome) -> None:
 
 
 def _reasons(outcome: Outcome) -> tuple[Reason, ...]:
-    reasons = [Reason(code=f.code, rule_id=rule.id, text=f.text) for rule, fs in outcome.acting for f in fs]
-    reasons += [Reason(code=f"proposed:{f.code}", rule_id=rule.id, text=f"proposed for approval: {f.text}")
+    reasons = [Reason.model_construct(code=f.code, rule_id=rule.id, text=f.text)
+               for rule, fs in outcome.acting for f in fs]
+    reasons += [Reason.model_construct(code=f"proposed:{f.code}", rule_id=rule.id,
+                                       text=f"proposed for approval: {f.text}")
                 for rule, fs in outcome.proposing for f in fs]
     return tuple(reasons)
 
