@@ -27,10 +27,8 @@ class Settings(BaseSettings):
     # Total seconds one API call may spend waiting on retries; keep it below the sync cadence.
     retry_max_wait_seconds: float = 60.0
     retry_max_attempts: int = 6
-    # Salesforce accounts are cached this long.
+    # Salesforce accounts are cached this long (within one process).
     account_cache_seconds: int = 900
-    # Seconds between scheduled syncs (prefect.yaml sets the schedules; used for sanity checks).
-    sync_cadence_seconds: int = 120
 
 
 def load_settings() -> Settings:
