@@ -1,0 +1,128 @@
+"""Narrow edges the sandbox cannot reach, with ``responses`` under the real jira client.
+
+The emulator answers as a JSM Cloud site in UTC whose search embeds every comment with ``jsdPublic``.
+Real sites may differ: a user time zone other than UTC, comments without ``jsdPublic`` (no JSM data),
+comment lists truncated in search results, a Server/Data Center deployment.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+
+from connectors.credentials import JiraCredentials
+from connectors.jira.connector import JiraConnector
+from core.actions import InternalNote, WriteOutcome, WritePlan
+from core.errors import ConfigError, FatalAPIError
+from core.markers import marker
+from core.model import System
+from test_connector_jira import FAST, MAPPING
+
+SITE = "https://acme.atlassian.example"
+API = f"{SITE}/rest/api/2"
+CREDS = JiraCredentials(url=SITE, email="deskbridge@acme.test", token="edge-token")
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def comment(n: int, body: str = "text", **extra) -> dict:
+    author = {"accountId": "agent-acc", "displayName": "Ann", "accountType": "atlassian"}
+    return {"id": str(n), "author": author, "body": body, "created": "2026-03-02T08:00:00.000+0000", **extra}
+
+
+def issue(comments: list[dict], total: int | None = None) -> dict:
+    return {"id": "10001", "key": "SUP-1", "self": f"{API}/issue/10001", "fields": {
+        "summary": "Broken", "status": {"name": "Open", "statusCategory": {"key": "new"}},
+        "priority": {"name": "Medium"}, "labels": [], "reporter": {"accountId": "cust-acc", "accountType": "customer"},
+        "created": "2026-03-02T07:00:00.000+0000", "updated": "2026-03-02T09:00:00.000+0000",
+        "comment": {"comments": comments, "total": len(comments) if total is None else total,
+                    "maxResults": len(comments), "startAt": 0},
+        "customfield_10050": {"value": "L1 Support"},
+    }}
+
+
+@pytest.fixture
+def site():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(f"{API}/serverInfo", json={"deploymentType": "Cloud", "versionNumbers": [1001, 0, 0]})
+        mock.get(f"{API}/myself", json={"accountId": "me", "timeZone": "Europe/Berlin"})
+        mock.get(f"{API}/field", json=[{"id": "summary", "name": "Summary", "clauseNames": ["summary"]}])
+        yield mock
+
+
+def search_jql(mock) -> str:
+    [call] = [c for c in mock.calls if "/search/jql" in c.request.url]
+    return parse_qs(urlsplit(call.request.url).query)["jql"][0]
+
+
+def comment_queries(mock) -> list[dict]:
+    return [parse_qs(urlsplit(c.request.url).query) for c in mock.calls if c.request.url.split("?")[0].endswith("/comment")]
+
+
+def test_jql_dates_are_written_in_the_integration_users_time_zone(site):
+    site.get(f"{API}/search/jql", json={"issues": [], "isLast": True})
+    list(JiraConnector(CREDS, MAPPING, policy=FAST).pull_changes(None, start=START))
+    assert search_jql(site) == 'project = SUP AND updated >= "2026/03/02 10:00" ORDER BY updated ASC, key ASC'
+
+
+def test_comments_without_jsd_public_are_read_with_their_properties(site):
+    site.get(f"{API}/search/jql", json={"issues": [issue([comment(1), comment(2)])], "isLast": True})
+    site.get(f"{API}/issue/10001/comment", json={"comments": [
+        comment(1, properties=[{"key": "sd.public.comment", "value": {"internal": True}}]),
+        comment(2, properties=[])], "total": 2, "startAt": 0, "maxResults": 100})
+    [page] = list(JiraConnector(CREDS, MAPPING, policy=FAST).pull_changes(None, start=START))
+    assert [c.public for c in page.tickets[0].comments] == [False, True]
+    assert comment_queries(site)[0]["expand"] == ["properties"]
+
+
+def test_full_history_reads_every_comment_of_a_truncated_list_in_pages(site):
+    embedded = [comment(n, jsdPublic=True) for n in range(100, 120)]  # the newest 20 of 150
+    site.get(f"{API}/search/jql", json={"issues": [issue(embedded, total=150)], "isLast": True})
+    site.get(re.compile(rf"{re.escape(API)}/issue/10001/comment\?.*startAt=0.*"), json={
+        "comments": [comment(n, jsdPublic=True) for n in range(100)], "total": 150})
+    site.get(re.compile(rf"{re.escape(API)}/issue/10001/comment\?.*startAt=100.*"), json={
+        "comments": [comment(n, jsdPublic=True) for n in range(100, 150)], "total": 150})
+    jira = JiraConnector(CREDS, MAPPING, policy=FAST)
+    [short], _ = jira.fetch_tickets(["10001"])
+    assert len(short.comments) == 20 and comment_queries(site) == []  # no per-issue call without full_history
+    [full], _ = jira.fetch_tickets(["10001"], full_history=True)
+    assert len(full.comments) == 150
+    assert [q["startAt"] for q in comment_queries(site)] == [["0"], ["100"]]
+
+
+def test_a_marker_beyond_a_truncated_comment_list_is_found_among_the_newest_comments(site):
+    key = "jira-edge-marker-1"
+    site.get(f"{API}/search/jql", json={"issues": [issue([comment(1, jsdPublic=True)], total=300)], "isLast": True})
+    site.get(f"{API}/issue/10001/comment", json={"comments": [comment(299, f"note\n{marker(key)}", jsdPublic=False)],
+                                                 "total": 300})
+    plan = WritePlan(system=System.jira, ticket_id="10001", expected_token="2026-03-01T00:00:00.000+0000",
+                     idempotency_key=key, actions=(InternalNote(body=f"note\n{marker(key)}"),))
+    [result] = JiraConnector(CREDS, MAPPING, policy=FAST).apply([plan])
+    assert result.outcome is WriteOutcome.already_applied
+    assert comment_queries(site)[0]["orderBy"] == ["-created"]
+    assert not [c for c in site.calls if c.request.method in ("PUT", "POST")]
+
+
+def test_tokens_written_two_ways_for_the_same_instant_are_not_a_conflict(site):
+    site.get(f"{API}/search/jql", json={"issues": [issue([])], "isLast": True})
+    site.post(f"{API}/issue/10001/comment", status=201, json=comment(5, "note", jsdPublic=False))
+    key = "jira-edge-token-1"
+    plan = WritePlan(system=System.jira, ticket_id="10001", expected_token="2026-03-02T09:00:00Z",
+                     idempotency_key=key, actions=(InternalNote(body=f"note\n{marker(key)}"),))
+    [result] = JiraConnector(CREDS, MAPPING, policy=FAST).apply([plan])
+    assert result.outcome is WriteOutcome.applied
+
+
+def test_a_server_or_data_center_site_is_refused_with_a_clear_reason():
+    with responses.RequestsMock() as mock:
+        mock.get(f"{API}/serverInfo", json={"deploymentType": "Server", "versionNumbers": [9, 12, 0]})
+        with pytest.raises(FatalAPIError, match="deskbridge needs Jira Cloud.*DESKBRIDGE_JIRA_URL names a 'Server'"):
+            list(JiraConnector(CREDS, MAPPING, policy=FAST).pull_changes(None, start=START))
+
+
+def test_a_mapping_without_a_project_is_a_config_error_naming_the_key():
+    with pytest.raises(ConfigError, match="mapping/jira.yaml: project: is not set"):
+        JiraConnector(CREDS, MAPPING.model_copy(update={"project": None}))
