@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 import requests
 
 # Path segments that identify one record are folded so endpoints group:
-# /api/v2/tickets/123.json -> /api/v2/tickets/{id}.json; a version right after /api (Jira's /rest/api/2) stays.
+# /api/v2/tickets/123.json -> /api/v2/tickets/{id}.json; a version right after /api (Jira's /rest/api/2) stays;
+# Zendesk job ids (V3-<32 hex>) fold too.
 _ID_SEGMENT = re.compile(
-    r"(?<!/api)/(?:\d+|[0-9a-f]{32}|[A-Z][A-Z0-9]*-\d+|(?=[a-zA-Z]*\d)[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?)(?=/|\.json|$)"
+    r"(?<!/api)/(?:\d+|[0-9a-f]{32}|V\d+-[0-9a-f]{32}|[A-Z][A-Z0-9]*-\d+|(?=[a-zA-Z]*\d)[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?)(?=/|\.json|$)"
 )
 
 
