@@ -12,8 +12,6 @@ import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from connectors.base import HelpdeskConnector
 from connectors.jira.connector import JiraConnector
 from connectors.retry import RetryPolicy
@@ -65,8 +63,10 @@ def test_full_pull_returns_every_issue_once_normalized_like_the_emulator_shows_i
     tickets = {t.id: t for p in pages for t in p.tickets}
     for ticket_id in expected[:6]:
         view, ticket = sandbox_admin.view("jira", ticket_id), tickets[ticket_id]
-        assert (ticket.key, ticket.status.value, ticket.priority.value) == (view["key"], view["status"], view["priority"])
-        assert (ticket.group, set(ticket.tags), ticket.concurrency_token) == (view["group"], set(view["tags"]), view["token"])
+        assert (ticket.key, ticket.status.value, ticket.priority.value) == (
+            view["key"], view["status"], view["priority"])
+        assert (ticket.group, set(ticket.tags), ticket.concurrency_token) == (
+            view["group"], set(view["tags"]), view["token"])
         assert [c.public for c in ticket.comments] == [c["public"] for c in view["comments"]]
     updated = [t.updated_at for p in pages for t in p.tickets]
     assert updated == sorted(updated)  # ORDER BY updated ASC across pages
@@ -160,5 +160,6 @@ def test_comments_tell_internal_notes_from_replies_in_bulk(sandbox, sandbox_admi
     jira = connector()
     [page] = list(jira.pull_changes(None, start=start))
     [ticket] = page.tickets
-    assert [(c.body, c.public) for c in ticket.comments] == [("internal: checking logs", False), ("We are on it.", True)]
+    assert [(c.body, c.public) for c in ticket.comments] == [
+        ("internal: checking logs", False), ("We are on it.", True)]
     assert "GET /rest/api/2/issue/{id}/comment" not in jira.calls.by_endpoint()  # jsdPublic came with the search

@@ -59,7 +59,8 @@ def search_jql(mock) -> str:
 
 
 def comment_queries(mock) -> list[dict]:
-    return [parse_qs(urlsplit(c.request.url).query) for c in mock.calls if c.request.url.split("?")[0].endswith("/comment")]
+    urls = [c.request.url for c in mock.calls]
+    return [parse_qs(urlsplit(url).query) for url in urls if url.split("?")[0].endswith("/comment")]
 
 
 def test_jql_dates_are_written_in_the_integration_users_time_zone(site):

@@ -1,4 +1,5 @@
-"""The Jira connector's pure parts: the cursor and its JQL window (time zones, DST), the edit a plan becomes."""
+"""The Jira connector's pure parts: the cursor and its JQL window (time zones, DST), the edit a plan becomes,
+the translation of the client's exceptions."""
 
 from __future__ import annotations
 
@@ -6,11 +7,16 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 from hypothesis import given, strategies as st
+from jira.exceptions import JIRAError
 
+from connectors.credentials import JiraCredentials
 from connectors.jira.cursor import PullCursor, changes_jql, ids_jql, jql_date, to_millis
 from connectors.jira.edits import check_fields, edit_for, native_priority
+from connectors.jira.translate import translate
 from core.actions import AddTags, AssignGroup, AssignOwner, CustomerMessage, InternalNote, RaisePriority, WritePlan
+from core.errors import ConflictError, FatalAPIError, PayloadError, RetriableAPIError
 from core.model import Priority, System
 from test_connector_jira import MAPPING
 
@@ -130,3 +136,32 @@ def test_native_priority_prefers_the_name_that_reads_like_the_level():
 
 def test_the_pre_write_read_asks_for_the_token_comments_and_compared_fields():
     assert check_fields(MAPPING) == ["updated", "comment", "labels", "priority", "assignee", "customfield_10050"]
+
+
+# -- error translation ---------------------------------------------------------------------------
+
+
+def jira_error(status: int, text: str, **headers) -> JIRAError:
+    response = requests.Response()
+    response.status_code, response.headers = status, requests.structures.CaseInsensitiveDict(headers)
+    return JIRAError(text, status_code=status, url="https://x/rest/api/2/search/jql", response=response)
+
+
+def test_errors_are_typed_by_status_with_the_integer_retry_after():
+    creds = JiraCredentials(url="https://x", email="e@x", token="tok-123456")
+    limited = translate(jira_error(429, "Rate limit exceeded", **{"Retry-After": "7"}), "GET /s", creds)
+    assert isinstance(limited, RetriableAPIError) and limited.retry_after == 7.0 and limited.status == 429
+    assert translate(jira_error(503, "busy", **{"Retry-After": "1.5"}), "GET /s", creds).retry_after is None
+    assert isinstance(translate(jira_error(409, "conflict"), "PUT /i", creds), ConflictError)
+    assert type(translate(jira_error(400, "Field 'x' cannot be set"), "PUT /i", creds)) is FatalAPIError
+    assert isinstance(translate(requests.ConnectionError("reset"), "GET /s", creds), RetriableAPIError)
+    assert isinstance(translate(requests.exceptions.JSONDecodeError("x", "doc", 0), "GET /s", creds), PayloadError)
+    unknown = KeyError("x")
+    assert translate(unknown, "GET /s", creds) is unknown
+
+
+def test_a_token_a_server_echoes_is_scrubbed_from_the_message():
+    creds = JiraCredentials(url="https://x", email="e@x", token="tok-123456")
+    error = translate(jira_error(401, "bad token tok-123456 for e@x"), "GET /myself", creds)
+    assert "tok-123456" not in str(error) and "bad token *** for e@x" in str(error)
+    assert "check DESKBRIDGE_JIRA_EMAIL and DESKBRIDGE_JIRA_TOKEN" in str(error)

@@ -6,13 +6,11 @@ Set-up helpers come from test_connector_jira.py (same session sandbox, same cloc
 
 from __future__ import annotations
 
-import pytest
-
 from core.actions import (AddTags, AssignGroup, AssignOwner, CustomerMessage, InternalNote, RaisePriority,
                           WriteOutcome, WritePlan)
 from core.markers import marker
 from core.model import Priority, System
-from test_connector_jira import SETUP, SEARCH, connector, fresh_hour
+from test_connector_jira import SEARCH, connector, fresh_hour
 
 PUT = "PUT /rest/api/2/issue/{id}"
 POST_COMMENT = "POST /rest/api/2/issue/{id}/comment"
@@ -35,7 +33,8 @@ def note(key: str, text: str = "Handoff: SLA at risk.") -> InternalNote:
 
 
 def api_writes(admin, since: int, ticket_id: str) -> list[tuple[str, dict]]:
-    return [(w["kind"], w["detail"]) for w in admin.writes("jira", since=since, actor="api") if w["ticket_id"] == ticket_id]
+    writes = admin.writes("jira", since=since, actor="api")
+    return [(w["kind"], w["detail"]) for w in writes if w["ticket_id"] == ticket_id]
 
 
 def new_ticket(admin, **fields):
@@ -54,8 +53,9 @@ def test_a_plan_is_written_with_one_put_and_one_post_per_comment_and_reads_back(
     key = "jira-write-readback-1"
     mark = admin.mark()
     [result] = jira.apply([plan(ticket, key, AssignGroup(group="tier2"), AssignOwner(email=owner.email.upper()),
-                                AddTags(tags=("deskbridge_escalated", "sla_risk")), RaisePriority(priority=Priority.high),
-                                note(key), CustomerMessage(body=f"We have escalated your request.\n{marker(key)}"))])
+                                AddTags(tags=("deskbridge_escalated", "sla_risk")),
+                                RaisePriority(priority=Priority.high), note(key),
+                                CustomerMessage(body=f"We have escalated your request.\n{marker(key)}"))])
     assert (result.outcome, result.detail) == (WriteOutcome.applied, None)
     view = admin.view("jira", ticket.id)
     assert (view["group"], view["assignee"], view["priority"]) == ("tier2", owner.email, "high")

@@ -78,7 +78,8 @@ class JiraConnector:
         return pull.pull_changes(self.client, self.mapping, self.project, cursor, start=start,
                                  page_size=self.page_size, overlap=self.overlap)
 
-    def fetch_tickets(self, ids: Sequence[str], *, full_history: bool = False) -> tuple[list[Ticket], list[Quarantined]]:
+    def fetch_tickets(self, ids: Sequence[str], *,
+                      full_history: bool = False) -> tuple[list[Ticket], list[Quarantined]]:
         """These issues as they are now, in bulk; ``full_history`` completes truncated comments and changelogs."""
         return pull.fetch_tickets(self.client, self.mapping, ids, full_history=full_history)
 

@@ -80,7 +80,8 @@ class PullCursor:
         return PullCursor(moved.watermark, {i: ms for i, ms in seen.items() if ms >= floor})
 
     def encode(self) -> str:
-        text = self.watermark.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{self.watermark.microsecond // 1000:03d}Z"
+        at = self.watermark.astimezone(UTC)
+        text = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
         return json.dumps({"v": CURSOR_VERSION, "watermark": text, "seen": dict(sorted(self.seen.items()))},
                           separators=(",", ":"))
 
@@ -89,8 +90,9 @@ class PullCursor:
         """A cursor this module wrote; ValueError (naming what is wrong) for anything else."""
         try:
             data = json.loads(text)
-            if not isinstance(data, dict) or data.get("v") != CURSOR_VERSION:
-                raise ValueError(f"version {data.get('v') if isinstance(data, dict) else None!r} is not {CURSOR_VERSION}")
+            version = data.get("v") if isinstance(data, dict) else None
+            if version != CURSOR_VERSION:
+                raise ValueError(f"version {version!r} is not {CURSOR_VERSION}")
             watermark = datetime.fromisoformat(str(data["watermark"]).replace("Z", "+00:00"))
             if watermark.tzinfo is None:
                 raise ValueError("the watermark has no time zone")
