@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MAPPING = load_model(ROOT / "mapping" / "jira.yaml", JiraMapping)
 FAST = RetryPolicy(max_attempts=4, max_total_wait=3.5, base_delay=0.01, max_delay=0.05)
 SEARCH = "GET /rest/api/2/search/jql"
-SETUP = {"GET /rest/api/2/serverInfo": 1, "GET /rest/api/2/myself": 1, "GET /rest/api/2/field": 1}
+SETUP = {"GET /rest/api/2/myself": 1}  # the one set-up call per connector: credentials, time zone, Cloud
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 
 

@@ -47,9 +47,7 @@ def issue(comments: list[dict], total: int | None = None) -> dict:
 @pytest.fixture
 def site():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.get(f"{API}/serverInfo", json={"deploymentType": "Cloud", "versionNumbers": [1001, 0, 0]})
         mock.get(f"{API}/myself", json={"accountId": "me", "timeZone": "Europe/Berlin"})
-        mock.get(f"{API}/field", json=[{"id": "summary", "name": "Summary", "clauseNames": ["summary"]}])
         yield mock
 
 
@@ -119,8 +117,9 @@ def test_tokens_written_two_ways_for_the_same_instant_are_not_a_conflict(site):
 
 def test_a_server_or_data_center_site_is_refused_with_a_clear_reason():
     with responses.RequestsMock() as mock:
-        mock.get(f"{API}/serverInfo", json={"deploymentType": "Server", "versionNumbers": [9, 12, 0]})
-        with pytest.raises(FatalAPIError, match="deskbridge needs Jira Cloud.*DESKBRIDGE_JIRA_URL names a 'Server'"):
+        mock.get(f"{API}/myself", json={"key": "JIRAUSER10100", "name": "deskbridge", "timeZone": "UTC"})
+        with pytest.raises(FatalAPIError, match="deskbridge needs Jira Cloud.*DESKBRIDGE_JIRA_URL names answers "
+                                                "without an accountId"):
             list(JiraConnector(CREDS, MAPPING, policy=FAST).pull_changes(None, start=START))
 
 

@@ -111,7 +111,7 @@ def test_wrong_credentials_give_a_clear_fatal_error_naming_the_variable_never_th
     with pytest.raises(FatalAPIError) as caught:
         list(jira.pull_changes(None, start=fresh_logs.now()))
     text = str(caught.value)
-    assert caught.value.status == 401 and text.startswith("jira GET /rest/api/2/serverInfo (HTTP 401): "
+    assert caught.value.status == 401 and text.startswith("jira GET /rest/api/2/myself (HTTP 401): "
                                                           "authentication failed; check DESKBRIDGE_JIRA_EMAIL "
                                                           "and DESKBRIDGE_JIRA_TOKEN")
     assert SEEDED_SECRET not in text and SEEDED_SECRET not in repr(jira)

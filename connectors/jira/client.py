@@ -3,11 +3,15 @@
 Construction: ``JIRA(server=creds.url, basic_auth=(email, token), max_retries=0,
 get_server_info=False, timeout=...)``, then the :class:`CallCounter` goes on the
 client's own session (``client._session``) so every HTTP call it makes is
-counted, and only then ``GET serverInfo`` runs (counted and retried, unlike the
-constructor's own probe) to select the client's Cloud code paths
-(``/search/jql``, accountIds, ``query=`` user search) as its constructor would.
-``GET myself`` gives the integration user's time zone, the one JQL dates are
-read in. The client is built lazily, on the first call.
+counted. One set-up call follows, counted and retried: ``GET myself``. It
+proves the credentials, gives the integration user's time zone (the one JQL
+dates are read in) and, by carrying an ``accountId``, shows the site is Cloud;
+``client.deploymentType = "Cloud"`` then selects the client's Cloud code paths
+(``/search/jql``, accountIds, ``query=`` user search) as its own ``serverInfo``
+probe would, one call cheaper. The client's lazy field-name cache (``GET
+field``, used to translate JQL names in ``fields=``) is seeded with the field
+ids deskbridge asks for, which need no translation: one more call saved per
+run. The client is built lazily, on the first call.
 
 Retry layering (see :mod:`connectors.retry`): the client's ``ResilientSession``
 retries 429/503 and connection errors itself, any method included, sleeping
@@ -83,13 +87,13 @@ class JiraClient:
                 timeout=self.timeout,
             )
             self.calls.install(client._session)
-            info = self._call(f"GET {API}/serverInfo", client.server_info)
-            if info.get("deploymentType") != "Cloud":
-                raise FatalAPIError(SYSTEM, f"GET {API}/serverInfo", "deskbridge needs Jira Cloud (/search/jql, "
-                                    f"accountIds); {creds.where('url')} names a {info.get('deploymentType')!r} site")
-            client.deploymentType = info["deploymentType"]
-            client._version = tuple(info.get("versionNumbers") or (0, 0, 0))  # what the constructor would set
-            self._zone = _zone(self._call(f"GET {API}/myself", client.myself).get("timeZone"))
+            me = self._call(f"GET {API}/myself", client.myself)
+            if not isinstance(me, dict) or not me.get("accountId"):
+                raise FatalAPIError(SYSTEM, f"GET {API}/myself", "deskbridge needs Jira Cloud (accountIds, "
+                                    f"/search/jql); the site {creds.where('url')} names answers without an accountId, "
+                                    "as Jira Server / Data Center does")
+            client.deploymentType = "Cloud"
+            self._zone = _zone(me.get("timeZone"))
             self._jira = client
         return self._jira
 
@@ -110,6 +114,8 @@ class JiraClient:
                size: int = 100) -> dict[str, Any]:
         """One ``/search/jql`` page as JSON: ``{"issues", "nextPageToken"?, "isLast"}``."""
         client = self.connect()
+        for name in fields:  # ids already: the client's name -> id translation must not fetch GET field for them
+            client._fields_cache_value.setdefault(name, name)
         return self._call(SEARCH, lambda: client.enhanced_search_issues(
             jql, nextPageToken=token, maxResults=size, fields=list(fields), expand=expand, json_result=True))
 
