@@ -12,11 +12,14 @@ and never planned, recorded or pushed, and nothing in this module's imports
 can reach a helpdesk (a test checks the import closure). A replay writes
 nothing, not even to the store.
 
-The evaluation instants of a ticket, from its creation until ``until``:
+The evaluation instants of a ticket, until ``until``:
 
-1. its creation and every change a person made (comments, status, priority,
-   group, assignee changes), the moments a sync would have pulled it;
-2. every instant deskbridge actually evaluated it (the decision log);
+1. the moment deskbridge first evaluated it (its first decision-log entry;
+   its creation when the log has none): no policy could act before
+   deskbridge was watching, so the replay starts there, with no state;
+2. every later change a person made (comments, status, priority, group,
+   assignee changes), the moments a sync would have pulled it, and every
+   instant deskbridge actually evaluated it (the decision log);
 3. the replayed decision's own next-check time (when time alone could
    change the answer: an SLA threshold, a due time, an inactivity deadline,
    a cooldown's end), exactly as the sync schedules time-based checks.
@@ -58,6 +61,8 @@ SAME_WITHIN_MINUTES = 1.0
 Progress = Callable[[int, int], None]  # (done, total)
 
 LIMITS = [
+    "Each ticket is replayed from deskbridge's first evaluation of it (its creation if the log has none): "
+    "history from before deskbridge watched a ticket is not replayed.",
     "Evaluations happen at the exact instants a change or an SLA threshold occurred; a real sync sees them up to "
     "one cadence later.",
     "Tags, custom fields and the agent/customer escalation flags have no dates: their last stored values are "
@@ -92,10 +97,16 @@ def describe(action: Any) -> str:
     return action.kind
 
 
+def watched_from(item: ReplayInput) -> datetime:
+    """From when a policy could act on the ticket: deskbridge's first evaluation of it, else its creation."""
+    logged = [t for t in item.logged_evaluations if t >= item.ticket.created_at]
+    return min(logged, default=item.ticket.created_at)
+
+
 def _instants(item: ReplayInput, until: datetime) -> list[datetime]:
-    created = item.ticket.created_at
-    found = {*change_instants(item.ticket), *(t for t in item.logged_evaluations if t >= created)}
-    return sorted(t for t in found if t < until)
+    start = watched_from(item)
+    found = {start, *change_instants(item.ticket), *item.logged_evaluations}
+    return sorted(t for t in found if start <= t < until)
 
 
 def replay_ticket(
