@@ -1,0 +1,172 @@
+"""The read side: the cursor-based incremental export, bulk re-reads and full histories.
+
+Pull: ``GET incremental/tickets/cursor.json`` ONLY (``start_time`` on a first run,
+``cursor`` afterwards) — never the time-based ticket export, which repeats and can
+loop on tickets sharing a second. Every page is requested with ``per_page`` and
+``include=users,groups,organizations`` built from the cursor ourselves (zenpy drops
+``per_page`` on the cursor path and does not re-send ``include``), so each page
+carries its own side-loads and its ``after_cursor``, and the cursor handed out
+with a page covers exactly the tickets in it. Pages end with ``end_of_stream: true``.
+https://developer.zendesk.com/api-reference/ticketing/ticket-management/incremental_exports/#incremental-ticket-export-cursor-based
+
+Comments and history of the pulled tickets come from one :class:`EventWindow` per
+run (the event export from the cursor's position minus an overlap), so a pulled
+ticket carries the activity since the previous run's position — not its whole
+life. The whole life (every audit: comments *and* changes) is read only for
+tickets that escalate: :meth:`Reader.fetch` with ``full_history=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from connectors.base import Page
+from connectors.zendesk.client import ZendeskClient
+from connectors.zendesk.cursor import PullCursor
+from connectors.zendesk.events import EVENTS_PATH, EventWindow
+from connectors.zendesk.normalize import normalize_many
+from connectors.zendesk.people import Directory
+from core.errors import APIError, PayloadError
+from core.mapping import ZendeskMapping
+from core.model import Quarantined, System, Ticket
+
+EXPORT_PATH = "incremental/tickets/cursor.json"
+SIDELOADS = "users,groups,organizations"
+MAX_IDS = 100
+AUDIT_PAGE = 100
+EVENT_PAGE = 1000
+
+
+class Reader:
+    """Reads tickets for one connector; ``seen`` is told about every ticket normalized."""
+
+    def __init__(self, client: ZendeskClient, mapping: ZendeskMapping, directory: Directory, *,
+                 page_size: int, event_overlap: int, seen: Callable[[Ticket], None]):
+        self.client = client
+        self.mapping = mapping
+        self.directory = directory
+        self.page_size = page_size
+        self.event_overlap = event_overlap
+        self.seen = seen
+
+    # -- pull ----------------------------------------------------------------------------------
+
+    def pull(self, cursor: str | None, start: datetime) -> Iterator[Page]:
+        """Pages of changed tickets with the cursor to commit after each."""
+        if cursor:
+            resume = PullCursor.decode(cursor)
+            query: dict[str, Any] = {"cursor": resume.export_cursor}
+            position, window_start = resume.position, resume.position - self.event_overlap
+        else:
+            position = window_start = int(start.timestamp())
+            query = {"start_time": position}
+        events = EventWindow(self._event_page, max(0, window_start))
+        handed_out: set[tuple[str, str]] = set()
+        cursors_seen: set[str] = {query["cursor"]} if "cursor" in query else set()
+        current = cursor
+        while True:
+            body = self.client.get(EXPORT_PATH, {**query, "per_page": self.page_size, "include": SIDELOADS})
+            raws = _tickets(body)
+            after = body.get("after_cursor")
+            position = max([position, *(s for s in map(_updated_seconds, raws) if s is not None)])
+            page = self._page(raws, body, events, handed_out)
+            page.cursor = PullCursor(after, position).encode() if isinstance(after, str) and after else current
+            if raws or page.cursor != current:
+                yield page
+            current = page.cursor
+            if body.get("end_of_stream") is True or not after or after in cursors_seen:
+                return  # end_of_stream, or a cursor handed out before: stop rather than loop
+            cursors_seen.add(after)
+            query = {"cursor": after}
+
+    def _page(self, raws: list[dict], body: dict, events: EventWindow, handed_out: set) -> Page:
+        """Normalize one export page with its side-loads and its tickets' events; duplicates dropped."""
+        fresh = []
+        for raw in raws:
+            key = (str(raw.get("id")), str(raw.get("updated_at")))
+            if key not in handed_out:  # the same version twice in one run: once is enough
+                handed_out.add(key)
+                fresh.append(raw)
+        timed = [(str(r.get("id")), s) for r in fresh if (s := _updated_seconds(r)) is not None]
+        audits = events.audits_for(timed)
+        self.directory.remember(body.get("users"))
+        users = self._users_for(body.get("users"), audits.values())
+        tickets, quarantined = normalize_many(
+            fresh, self.mapping, audits_by_ticket=audits, users=users,
+            groups=body.get("groups"), organizations=body.get("organizations"),
+        )  # fmt: skip
+        for ticket in tickets:
+            self.seen(ticket)
+        return Page(tickets=tickets, quarantined=quarantined, raw_count=len(raws))
+
+    def _event_page(self, start_time: int) -> dict[str, Any]:
+        # Always the largest event page: events outnumber changed tickets, whatever the ticket page size.
+        return self.client.get(EVENTS_PATH, {"start_time": start_time, "include": "comment_events",
+                                             "per_page": EVENT_PAGE})
+
+    # -- fetch ---------------------------------------------------------------------------------
+
+    def fetch(self, ids: Sequence[str], full_history: bool) -> tuple[list[Ticket], list[Quarantined]]:
+        """These tickets now (``show_many``, 100 a call); with every audit when ``full_history``."""
+        tickets: list[Ticket] = []
+        quarantined: list[Quarantined] = []
+        wanted = list(dict.fromkeys(str(i) for i in ids))
+        for bad in (i for i in wanted if not i.isdigit()):
+            quarantined.append(Quarantined(system=System.zendesk, ticket_id=bad, field="id",
+                                           reason=f"zendesk ticket id {bad!r} is not a number"))
+        numeric = [i for i in wanted if i.isdigit()]
+        for start in range(0, len(numeric), MAX_IDS):
+            chunk = numeric[start:start + MAX_IDS]
+            body = self.client.get("tickets/show_many.json", {"ids": ",".join(chunk), "include": SIDELOADS})
+            raws = _tickets(body)
+            self.directory.remember(body.get("users"))
+            audits = self._full_audits(raws) if full_history else {}
+            done, bad = normalize_many(
+                raws, self.mapping, audits_by_ticket=audits, users=self._users_for(body.get("users"), audits.values()),
+                groups=body.get("groups"), organizations=body.get("organizations"),
+            )  # fmt: skip
+            for ticket in done:
+                self.seen(ticket)
+            tickets += done
+            quarantined += bad
+        return tickets, quarantined
+
+    def _full_audits(self, raws: list[dict]) -> dict[str, list[dict]]:
+        """Every audit of each ticket (comments and changes), ``GET tickets/{id}/audits.json`` per ticket."""
+        out: dict[str, list[dict]] = {}
+        for raw in raws:
+            tid = str(raw.get("id"))
+            try:
+                out[tid] = self.client.get_pages(f"tickets/{tid}/audits.json", "audits", size=AUDIT_PAGE)
+            except APIError as exc:
+                if exc.status != 404:
+                    raise
+                out[tid] = []  # deleted between show_many and now: the ticket is normalized without history
+        return out
+
+    def _users_for(self, sideloaded: Any, audit_lists) -> list[dict]:
+        """Side-loaded users plus every audit author and comment author, fetched in bulk when unknown."""
+        authors = {a.get("author_id") for audits in audit_lists for a in audits}
+        authors |= {e.get("author_id") for audits in audit_lists for a in audits for e in a.get("events") or ()
+                    if isinstance(e, dict) and e.get("type") == "Comment"}
+        known = [u for u in sideloaded or () if isinstance(u, dict)]
+        return known + self.directory.users(a for a in authors if a is not None)
+
+
+def _tickets(body: dict[str, Any]) -> list[dict]:
+    rows = body.get("tickets")
+    if not isinstance(rows, list):
+        raise PayloadError("zendesk", None, "tickets", "the answer has no ticket list", kind="response")
+    return [r if isinstance(r, dict) else {"id": None, "_raw": r} for r in rows]
+
+
+def _updated_seconds(raw: dict[str, Any]) -> int | None:
+    value = raw.get("updated_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
