@@ -17,7 +17,7 @@ import pytest
 from engine_builders import T0, account, at, comment, policy, status_change, ticket
 
 from core.model import EventKind, HistoryEvent, Role, Status, System
-from core.replay import deskbridge_tags, replay_ticket, run_replay
+from core.replay import deskbridge_tags, replay_ticket, run_replay, watched_from
 from core.replay_load import load_replay_inputs
 from core.replay_models import ReplayInput
 from core.replay_snapshot import ticket_as_of, value_at
@@ -141,6 +141,16 @@ def test_only_escalations_inside_the_window_are_reported(in_force):
     assert replayed.escalations == [] and replayed.evaluations >= 2
 
 
+def test_replay_starts_when_deskbridge_first_looked(in_force):
+    # deskbridge first evaluated the ticket at +40 (installed late): no policy could act at +30, so the replay
+    # escalates at its first look, with 40 of 60 minutes used.
+    late = replay_ticket(item(slow_ticket(), logged_evaluations=[at(40)]), in_force, T0, at(600),
+                         deskbridge_tags(in_force))  # fmt: skip
+    assert [e.at for e in late.escalations] == [at(40)]
+    assert watched_from(item(slow_ticket(), logged_evaluations=[at(40), at(50)])) == at(40)
+    assert watched_from(item(slow_ticket())) == T0
+
+
 def test_solved_ticket_never_escalates(in_force):
     replayed = replay_ticket(item(quick_ticket()), in_force, T0, at(600))
     assert replayed.escalations == [] and replayed.first_breach_at is None
@@ -187,6 +197,10 @@ def store_with_history(path: Path) -> Store:
     with store.transaction() as tx:
         for t in (slow_ticket(), quick_ticket(), outage_ticket()):
             tx.upsert_ticket(t, "business", None, None)
+        tx.record_decision(DecisionRecord(  # deskbridge first saw ticket 1 a minute after it was created
+            system=System.zendesk, ticket_id="1", evaluated_at=at(1), policy_version="1", policy_hash="x",
+            escalate=False,
+        ))  # fmt: skip
         tx.record_decision(DecisionRecord(
             system=System.zendesk, ticket_id="1", evaluated_at=at(31), policy_version="1", policy_hash="x",
             escalate=True, level=1, rule_ids=("first_response_risk",),
@@ -211,6 +225,7 @@ def test_replay_from_the_store_writes_nothing(tmp_path, in_force, candidate):
     inputs = load_replay_inputs(store, T0, at(600), "standard")
     assert [i.ticket.id for i in inputs] == ["1", "2", "3"]
     assert inputs[0].logged_escalations == (at(31),) and inputs[0].account.tier == "business"
+    assert inputs[0].logged_evaluations == (at(1), at(31))
     report = run_replay(inputs, candidate, in_force, T0, at(600))
     assert report.summary.changes["new"] == 1
     assert table_counts(store) == before
