@@ -17,7 +17,7 @@ import responses
 from connectors.credentials import JiraCredentials
 from connectors.jira.connector import JiraConnector
 from core.actions import InternalNote, WriteOutcome, WritePlan
-from core.errors import ConfigError, FatalAPIError
+from core.errors import ConfigError, FatalAPIError, PayloadError
 from core.markers import marker
 from core.model import System
 from test_connector_jira import FAST, MAPPING
@@ -126,3 +126,19 @@ def test_a_server_or_data_center_site_is_refused_with_a_clear_reason():
 def test_a_mapping_without_a_project_is_a_config_error_naming_the_key():
     with pytest.raises(ConfigError, match="mapping/jira.yaml: project: is not set"):
         JiraConnector(CREDS, MAPPING.model_copy(update={"project": None}))
+
+
+def test_a_search_that_hands_out_the_same_token_twice_is_refused_as_a_paging_loop(site):
+    page = {"issues": [issue([comment(1, jsdPublic=True)])], "nextPageToken": "T1", "isLast": False}
+    site.get(f"{API}/search/jql", json=page)
+    pages = JiraConnector(CREDS, MAPPING, policy=FAST).pull_changes(None, start=START)
+    with pytest.raises(PayloadError, match="handed out a token twice"):
+        list(pages)
+    assert len([c for c in site.calls if "/search/jql" in c.request.url]) == 2
+
+
+def test_an_id_that_is_not_a_jira_issue_id_is_quarantined_without_a_call(site):
+    jira = JiraConnector(CREDS, MAPPING, policy=FAST)
+    tickets, quarantined = jira.fetch_tickets(["SUP-1 OR project = X"])
+    assert tickets == [] and [(q.ticket_id, q.field) for q in quarantined] == [("SUP-1 OR project = X", "id")]
+    assert jira.calls.total == 0 and len(site.calls) == 0
