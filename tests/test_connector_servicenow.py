@@ -195,7 +195,8 @@ def test_given_an_incident_in_a_state_the_mapping_lacks_then_it_is_quarantined_a
     assert (quarantined.ticket_id, quarantined.field) == (bad, "state")
     assert "'8' is not in the ServiceNow mapping's status_map" in quarantined.reason
     last = Cursor.decode(pages[-1].cursor)
-    assert last.sys_id == max([good, bad, also_good], key=lambda i: (sandbox_admin.view("servicenow", i)["updated_at"], i))
+    newest = max([good, bad, also_good], key=lambda i: (sandbox_admin.view("servicenow", i)["updated_at"], i))
+    assert last.sys_id == newest
 
 
 def test_fetch_tickets_reads_the_given_incidents_in_bulk_and_names_authors_only_for_full_history(

@@ -67,12 +67,10 @@ class Applier:
             prepared = [prepare(i, plans[i], fresh[plans[i].ticket_id], self.mapping, owners) for i in ready]
             labels = self._label_ids({t for p in prepared for t in p.tags})
             try:
-                for group in _write_groups(prepared, labels):
-                    inner = [r for _p, requests in group for r in requests]
-                    answers = self.api.write_batch(inner) if inner else {}
-                    for p, requests in group:
-                        results[p.index] = _outcome(p, requests, answers, fresh[p.plan.ticket_id])
-                return results
+                pending = self._send(prepared, labels, fresh, results, last=attempt == self.policy.max_attempts)
+                if not pending:
+                    return results
+                log.info("servicenow: %d plans were not serviced by the batch; sending them again", len(pending))
             except WriteOutcomeUnknown as exc:
                 if attempt == self.policy.max_attempts:
                     raise RetryBudgetExceeded(SYSTEM, BATCH_ENDPOINT, f"gave up after {attempt} attempts: {exc}",
@@ -82,6 +80,20 @@ class Applier:
                 self._sleep(wait)
                 pending = [i for i in ready if i not in results]  # what landed will show its marker
         return results
+
+    def _send(self, prepared: list[PreparedWrite], labels: dict[str, str], fresh: dict[str, dict[str, Any]],
+              results: dict[int, WriteResult], *, last: bool) -> list[int]:
+        """Post the writes batch by batch and record each plan's result; return the plans not serviced."""
+        unserviced: list[int] = []
+        for group in _write_groups(prepared, labels):
+            inner = [r for _p, requests in group for r in requests]
+            answers = self.api.write_batch(inner) if inner else {}
+            for p, requests in group:
+                if requests and answers[requests[-1].id].status == 0 and not last:
+                    unserviced.append(p.index)  # the batch hit the instance's limit before it: nothing of it ran
+                else:
+                    results[p.index] = _outcome(p, requests, answers, fresh[p.plan.ticket_id])
+        return unserviced
 
     def _read_state(self, plans: Sequence[WritePlan]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         """One read batch: the incidents' tokens, the owners by e-mail, the labels not cached yet."""
@@ -95,7 +107,8 @@ class Applier:
         rows = self.reader.run(queries)
         self._remember_labels(rows.get("labels", []))
         fresh = {str(row.get("sys_id")): row for row in rows.get("incidents", [])}
-        owners = {str(r.get("email", "")).casefold(): str(r["sys_id"]) for r in rows.get("users", []) if r.get("sys_id")}
+        owners = {str(r.get("email", "")).casefold(): str(r["sys_id"])
+                  for r in rows.get("users", []) if r.get("sys_id")}
         return fresh, owners
 
     def _settle(self, pending: list[int], plans: Sequence[WritePlan], fresh: dict[str, dict[str, Any]],
@@ -227,7 +240,8 @@ def _outcome(p: PreparedWrite, sent: list[InnerRequest], answers: dict[str, Inne
             if request.method == "PATCH":
                 token = _token_from(answer) or token
         elif request.method == "PATCH" and answer.status in (409, 412):
-            return _result(p.plan, WriteOutcome.conflict, token, f"the instance refused the update: {answer.error_message()}")
+            refused = f"the instance refused the update: {answer.error_message()}"
+            return _result(p.plan, WriteOutcome.conflict, token, refused)
         else:
             what = "update" if request.method == "PATCH" else "add_tags"
             problems.append(f"{what}: {answer.error_message() if answer.status else 'not serviced by the batch'}")

@@ -128,6 +128,9 @@ class ChildReader:
                      for i, (q, offset) in enumerate(now)]
             answers = self.api.read_batch(inner)
             for request, (query, offset) in zip(inner, now):
+                if request.id not in answers:  # unserviced (the batch hit a limit): post it again
+                    pending.append((query, offset))
+                    continue
                 rows, total = answers[request.id]
                 out.setdefault(query.name, []).extend(rows)
                 if rows and total is not None and offset + len(rows) < total:

@@ -112,7 +112,9 @@ class ServiceNowApi:
         """Table GETs posted as one Batch API request: ``(rows, X-Total-Count)`` by inner id.
 
         Reads are idempotent, so the whole batch is retried when the POST or any inner GET is
-        rate limited or fails on the server side.
+        rate limited or fails on the server side. Requests the instance left unserviced (its
+        batch size or time limit) are absent from the answer, for the caller to post again;
+        a batch of which nothing was serviced counts as a retriable failure.
         """
 
         def once() -> dict[str, tuple[list[dict[str, Any]], int | None]]:
@@ -120,9 +122,13 @@ class ServiceNowApi:
             out = {}
             for request in inner:
                 answer = answers[request.id]
+                if answer.status == 0:
+                    continue
                 if answer.status != 200:
                     raise self._inner_error(request, answer)
                 out[request.id] = (answer.rows(), answer.total())
+            if inner and not out:
+                raise self._inner_error(inner[0], answers[inner[0].id])
             return out
 
         return self._call(BATCH_ENDPOINT, once)

@@ -78,12 +78,18 @@ class ServiceNowConnector:
         last = Cursor.decode(cursor) if cursor else None
         query = since_query(window_start(last, start, self.overlap))
         seen: set[tuple[str, str]] = set()
+        previous: Cursor | None = None
         while True:
             rows, total = self.api.list_rows("incident", query, columns=self._columns, display="all",
                                              limit=self.page_size)
             if not rows:
                 return
             page_end = _last_key(rows)
+            if previous is not None and (page_end.updated_on, page_end.sys_id) <= (previous.updated_on,
+                                                                                   previous.sys_id):
+                raise PayloadError(SYSTEM, None, "sys_updated_on", f"paging made no progress past {previous.encode()}"
+                                   " (does the instance ignore the keyset condition?)", kind="response")
+            previous = page_end
             fresh = [row for row in rows if _key(row) not in seen]
             seen.update(_key(row) for row in fresh)
             tickets, quarantined = self._normalize(fresh)
@@ -94,7 +100,8 @@ class ServiceNowConnector:
                 return
             query = after_query(page_end)
 
-    def fetch_tickets(self, ids: Sequence[str], *, full_history: bool = False) -> tuple[list[Ticket], list[Quarantined]]:
+    def fetch_tickets(self, ids: Sequence[str], *, full_history: bool = False
+                      ) -> tuple[list[Ticket], list[Quarantined]]:
         """These incidents as they are now, with their journal, history and SLAs, in bulk.
 
         The journal is read whole either way (the SLA clocks need every entry); ``full_history``

@@ -1,6 +1,7 @@
 """Encoded queries, field lists and the pull cursor for the ServiceNow connector. Pure: no I/O.
 
-Encoded-query semantics relied on (https://www.servicenow.com/docs/r/platform-user-interface/r_OpAvailableFiltersQueries.html):
+Encoded-query semantics relied on
+(https://www.servicenow.com/docs/r/platform-user-interface/r_OpAvailableFiltersQueries.html):
 ``a^b`` is AND, ``^OR`` binds to the condition just before it (``a^b^ORc`` = a AND (b OR c)), and several
 ``ORDERBY`` terms sort by the first, then the next. ``sys_updated_on`` raw values are UTC, whole seconds,
 ``YYYY-MM-DD HH:MM:SS``, so comparing them as text is comparing instants.
@@ -68,7 +69,8 @@ class Cursor:
     def decode(cls, text: str) -> Cursor:
         parts = text.split("|")
         if len(parts) != 3 or parts[0] != CURSOR_PREFIX or not parts[2]:
-            raise ValueError(f"not a ServiceNow cursor (expected '{CURSOR_PREFIX}|<sys_updated_on>|<sys_id>'): {text!r}")
+            expected = f"{CURSOR_PREFIX}|<sys_updated_on>|<sys_id>"
+            raise ValueError(f"not a ServiceNow cursor (expected '{expected}'): {text!r}")
         parse_sn_time(parts[1])
         return cls(parts[1], parts[2])
 
