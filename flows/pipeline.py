@@ -34,6 +34,7 @@ from core.policy import Policy
 from core.rules import evaluate
 from core.store import Store
 from core.store.records import DecisionRecord, OutboxStatus
+from flows.partition import WHOLE, Partition
 from flows.summary import RunSummary
 
 log = logging.getLogger("deskbridge.sync")
@@ -52,6 +53,7 @@ class SyncContext:
     renderer: NoteRenderer
     start: datetime  # where a first run (no cursor yet) starts pulling
     due_batch: int = 500  # tickets re-evaluated by time per batch
+    partition: Partition = WHOLE  # the share of the helpdesk's tickets this run owns (flows/partition.py)
 
     @property
     def system(self):
@@ -79,7 +81,7 @@ def run_sync(ctx: SyncContext, now: datetime, run_id: str, *, step=None) -> RunS
     summary = RunSummary(run_id=run_id, system=ctx.system.value, now=now)
     with ctx.store.transaction() as tx:
         tx.record_run(run_id, ctx.system, now)
-        summary.cursor_before = tx.get_cursor(ctx.system, CURSOR_STREAM)
+        summary.cursor_before = tx.get_cursor(ctx.system, ctx.partition.cursor_stream(CURSOR_STREAM))
     step(push_leftovers)(ctx, now, summary)
     seen: set[str] = set()
     for page in ctx.connector.pull_changes(summary.cursor_before, start=ctx.start):
@@ -94,10 +96,12 @@ def run_sync(ctx: SyncContext, now: datetime, run_id: str, *, step=None) -> RunS
 
 def process_page(ctx: SyncContext, page: Page, now: datetime, summary: RunSummary) -> None:
     """Evaluate one pulled page, commit it with its cursor, then push its plans."""
-    summary.pulled += len(page.tickets)
-    tickets = drop_duplicates(ctx, page.tickets, summary)
+    owned = [t for t in page.tickets if ctx.partition.owns(t.id)]  # all of them unless partitioned
+    summary.pulled += len(owned)
+    tickets = drop_duplicates(ctx, owned, summary)
     batch = evaluate_batch(ctx, tickets, now)
-    record_batch(ctx, batch, now, summary, cursor=page.cursor, quarantined=page.quarantined)
+    quarantined = [q for q in page.quarantined if ctx.partition.owns(q.ticket_id)]
+    record_batch(ctx, batch, now, summary, cursor=page.cursor, quarantined=quarantined)
     push_batch(ctx, batch, now, summary)
     summary.cursor_after = page.cursor or summary.cursor_after
 
@@ -183,7 +187,7 @@ def record_batch(
             tx.quarantine(q)
             summary.quarantined.append(q)
         if cursor is not None:
-            tx.set_cursor(ctx.system, CURSOR_STREAM, cursor)
+            tx.set_cursor(ctx.system, ctx.partition.cursor_stream(CURSOR_STREAM), cursor)
 
 
 def _record_one(tx, ctx: SyncContext, item: Evaluated, now: datetime, summary: RunSummary) -> None:
@@ -250,7 +254,7 @@ def push_batch(ctx: SyncContext, batch: list[Evaluated], now: datetime, summary:
 def push_leftovers(ctx: SyncContext, now: datetime, summary: RunSummary) -> None:
     """Push outbox entries a previous run recorded but never saw answered (crash between commit and push)."""
     with ctx.store.transaction() as tx:
-        pending = tx.outbox_pending(ctx.system)
+        pending = [e for e in tx.outbox_pending(ctx.system) if ctx.partition.owns(e.ticket_id)]
     if pending:
         log.info("%s: pushing %d outbox entries left by an earlier run", ctx.system.value, len(pending))
         _push(ctx, [entry.plan for entry in pending], summary)
@@ -268,13 +272,21 @@ def _push(ctx: SyncContext, plans: list[WritePlan], summary: RunSummary) -> list
 
 
 def evaluate_due(ctx: SyncContext, now: datetime, summary: RunSummary, skip: set[str]) -> None:
-    """Evaluate, from their stored snapshots, the open tickets whose next check time has come."""
+    """Evaluate, from their stored snapshots, the open tickets whose next check time has come.
+
+    Other partitions' due tickets join ``done`` so the query's limit grows past them.
+    """
     done: set[str] = set(skip)
     while True:
         with ctx.store.transaction() as tx:
             due = [i for i in tx.due_for_check(ctx.system, now, limit=ctx.due_batch + len(done)) if i not in done]
-            tickets = list(tx.get_tickets(ctx.system, due[: ctx.due_batch]).values())
+            foreign = [i for i in due if not ctx.partition.owns(i)]
+            done.update(foreign)
+            mine = [i for i in due if ctx.partition.owns(i)]
+            tickets = list(tx.get_tickets(ctx.system, mine[: ctx.due_batch]).values())
         if not tickets:
+            if foreign:
+                continue
             return
         done.update(t.id for t in tickets)
         summary.time_based += len(tickets)

@@ -20,6 +20,7 @@ from prefect.runtime import flow_run
 
 from core.model import System
 from core.settings import load_settings
+from flows.partition import Partition, hold_partition
 from flows.pipeline import run_sync
 from flows.wiring import build_context
 
@@ -37,6 +38,7 @@ def sync_helpdesk(
     credentials_block: str | None = None,
     salesforce_block: str | None = None,
     now: datetime | None = None,
+    partition: str | None = None,
 ) -> dict:
     """Pull changed tickets, escalate the ones at risk inside the helpdesk, and report what happened.
 
@@ -45,20 +47,26 @@ def sync_helpdesk(
         credentials_block: a Prefect block with the helpdesk's credentials; environment variables when empty.
         salesforce_block: a Prefect block with Salesforce credentials; environment variables when empty.
         now: the instant to evaluate at (replays and the sandbox's virtual clock); the wall clock when empty.
+        partition: "k/N" to handle only the tickets whose stable id hash % N == k (one deployment per
+            partition, see flows/partition.py and docs/scale-out.md); the whole helpdesk when empty.
     """
     logger = get_run_logger()
     at = (now or datetime.now(UTC)).astimezone(UTC)
     settings = load_settings()
+    share = Partition.parse(partition)
     ctx = build_context(
         System(system), settings, at, credentials_block=credentials_block, salesforce_block=salesforce_block
     )
+    ctx.partition = share
     run_id = str(flow_run.id or uuid.uuid4())
     try:
-        summary = run_sync(ctx, at, run_id, step=_as_task)
+        with hold_partition(ctx.store.engine, system, share):  # safety net under Prefect's concurrency limit
+            summary = run_sync(ctx, at, run_id, step=_as_task)
     finally:
         ctx.store.close()
     create_markdown_artifact(
-        summary.to_markdown(), key=f"deskbridge-sync-{system}", description=f"deskbridge sync of {system}"
+        summary.to_markdown(), key=f"deskbridge-sync-{system}{share.artifact_suffix()}",
+        description=f"deskbridge sync of {system}" + ("" if share.whole else f", partition {share.label}"),
     )
     logger.info(
         "%s: pulled %d, evaluated %d (%d by time), escalated %d, proposed %d, quarantined %d, writes %s",
