@@ -114,8 +114,8 @@ def test_a_replayed_plan_whose_marker_is_in_the_ticket_is_already_applied_and_wr
     (again,) = restarted.apply([plan])
     assert again.outcome is WriteOutcome.already_applied
     assert api_writes(sandbox_admin, mark, ticket.id) == []
-    notes = [c for c in sandbox_admin.view("zendesk", ticket.id)["comments"] if marker(plan.idempotency_key) in c["body"]]
-    assert len(notes) == 1
+    comments = sandbox_admin.view("zendesk", ticket.id)["comments"]
+    assert len([c for c in comments if marker(plan.idempotency_key) in c["body"]]) == 1
 
 
 def test_a_plan_without_a_note_has_no_marker_so_a_stale_token_is_a_conflict(zendesk, sandbox_admin):

@@ -73,7 +73,9 @@ class ZendeskConnector:
         """Changed tickets since ``cursor`` (or ``start``), page by page; commit each page's cursor after it."""
         return self._reader.pull(cursor, start)
 
-    def fetch_tickets(self, ids: Sequence[str], *, full_history: bool = False) -> tuple[list[Ticket], list[Quarantined]]:
+    def fetch_tickets(
+        self, ids: Sequence[str], *, full_history: bool = False
+    ) -> tuple[list[Ticket], list[Quarantined]]:
         """These tickets now, in bulk. Without ``full_history`` they carry no comments or history."""
         return self._reader.fetch(ids, full_history)
 

@@ -34,7 +34,11 @@ class LastResponse:
 
 def credential_hint(creds: ZendeskCredentials) -> str:
     """Where an admin fixes a refused token (the variables or block fields, never their values)."""
-    return f"{creds.where('email')} and {creds.where('token')} (subdomain {creds.subdomain!r})"
+    if creds.source == "environment":
+        where = f"{creds.where('email')} and {creds.where('token')}"
+    else:
+        where = f"{creds.source} (fields email and token)"
+    return f"{where} (subdomain {creds.subdomain!r})"
 
 
 def error_text(response: requests.Response | None) -> str:
