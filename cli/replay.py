@@ -78,6 +78,10 @@ def print_replay(report: ReplayReport, console: Console, limit: int) -> None:
     console.print(f"Changes: {', '.join(f'{n} {kind}' for kind, n in s.changes.items())}. Replay vs log for the "
                   f"policy in force: {a.both} agree, {a.only_logged} only logged, {a.only_replayed} only replayed"
                   f"{'' if a.median_shift_minutes is None else f', median shift {a.median_shift_minutes:+g} min'}.")
+    truncated = [r.key for r in report.candidate if r.truncated]
+    if truncated:
+        console.print(f"[yellow]{len(truncated)} tickets stopped at the evaluation limit (their later escalations "
+                      f"are missing): {', '.join(truncated[:10])}[/yellow]")  # fmt: skip
     console.print(would_table(report, limit))
     if not s.same_policy:
         console.print(diff_table(report, limit))

@@ -110,7 +110,8 @@ def _instants(item: ReplayInput, until: datetime) -> list[datetime]:
 
 
 def replay_ticket(
-    item: ReplayInput, policy: Any, since: datetime, until: datetime, strip: frozenset[str] = frozenset()
+    item: ReplayInput, policy: Any, since: datetime, until: datetime, strip: frozenset[str] = frozenset(),
+    max_evaluations: int = MAX_EVALUATIONS_PER_TICKET,
 ) -> TicketReplay:
     """One ticket under one policy: every would-be escalation in the window, and its first breach."""
     ticket, account = item.ticket, item.account
@@ -123,7 +124,7 @@ def replay_ticket(
         upcoming = [t for t in (planned[index] if index < len(planned) else None, scheduled) if t is not None]
         if not upcoming or min(upcoming) >= until:
             break
-        if len(done) >= MAX_EVALUATIONS_PER_TICKET:
+        if len(done) >= max_evaluations:
             truncated = True
             break
         at = min(upcoming)

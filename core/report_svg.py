@@ -33,12 +33,13 @@ def _fmt(value: float, percent: bool) -> str:
 
 
 def nice_ceiling(value: float, percent: bool) -> float:
-    """A round upper bound for an axis: 10% steps for rates; for counts, four whole 1-2-5 steps."""
+    """A round top for an axis with four gridlines: 20% steps for rates (ticks at 5% multiples);
+    for counts, four whole steps of 1, 2, 3 or 5 times a power of ten."""
     if percent:
-        return min(1.0, max(0.1, math.ceil(value * 10 - 1e-9) / 10))
+        return min(1.0, max(0.2, math.ceil(value * 5 - 1e-9) / 5))
     quarter = max(value, 1.0) / 4
     magnitude = 10 ** math.floor(math.log10(quarter))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= quarter)
+    step = next(m * magnitude for m in (1, 2, 3, 5, 10) if m * magnitude >= quarter)
     return 4 * max(step, 1.0)
 
 

@@ -151,6 +151,26 @@ def test_replay_starts_when_deskbridge_first_looked(in_force):
     assert watched_from(item(slow_ticket())) == T0
 
 
+def test_evaluation_limit_is_flagged(in_force):
+    # creation (+0) and the next check at +30: two evaluations, the escalation at +30 is the second
+    capped = replay_ticket(item(slow_ticket()), in_force, T0, at(600), deskbridge_tags(in_force), max_evaluations=1)
+    assert (capped.truncated, capped.evaluations, capped.escalations) == (True, 1, [])
+    full = replay_ticket(item(slow_ticket()), in_force, T0, at(600), deskbridge_tags(in_force))
+    assert not full.truncated and full.evaluations > 1
+
+    from io import StringIO
+
+    from rich.console import Console
+
+    from cli.replay import print_replay
+
+    report = run_replay([item(slow_ticket())], in_force, in_force, T0, at(600))
+    flagged = report.model_copy(update={"candidate": [capped.model_copy(update={"key": "#1"})]})
+    console = Console(file=StringIO(), width=200)
+    print_replay(flagged, console, limit=10)
+    assert "1 tickets stopped at the evaluation limit" in console.file.getvalue()
+
+
 def test_solved_ticket_never_escalates(in_force):
     replayed = replay_ticket(item(quick_ticket()), in_force, T0, at(600))
     assert replayed.escalations == [] and replayed.first_breach_at is None

@@ -203,8 +203,9 @@ def test_time_to_escalate_bins():
 
 
 def test_axis_bounds():
-    assert [nice_ceiling(v, True) for v in (0.0, 0.04, 0.25, 0.57, 1.0)] == [0.1, 0.1, 0.3, 0.6, 1.0]
-    assert [nice_ceiling(v, False) for v in (0, 2, 3, 7, 30)] == [4, 4, 4, 8, 40]
+    assert [nice_ceiling(v, True) for v in (0.0, 0.04, 0.25, 0.57, 0.7, 1.0)] == [0.2, 0.2, 0.4, 0.6, 0.8, 1.0]
+    # counts: a quarter of the maximum rounded up to 1, 2, 3 or 5 x 10^k, times four
+    assert [nice_ceiling(v, False) for v in (0, 2, 3, 7, 9, 30, 130)] == [4, 4, 4, 8, 12, 40, 200]
 
 
 def test_empty_window_still_renders_every_chart():
