@@ -21,6 +21,7 @@ from prefect.runtime import flow_run
 from core.model import System
 from core.settings import load_settings
 from flows.partition import Partition, hold_partition
+from flows.metrics_artifact import publish_metrics_artifacts
 from flows.pipeline import run_sync
 from flows.wiring import build_context
 
@@ -74,3 +75,11 @@ def sync_helpdesk(
         len(summary.quarantined), dict(summary.writes),
     )
     return summary.model_dump(mode="json")
+
+
+def _publish_metrics(ctx, at: datetime, system: str, logger) -> None:
+    """The helpdesk's escalation metrics as an artifact; a metrics problem never fails a sync."""
+    try:
+        publish_metrics_artifacts(ctx.store, ctx.policy, at, system=system)
+    except Exception as exc:  # noqa: BLE001 - reported, and the sync's own work is already committed
+        logger.warning("%s: escalation metrics artifact not published: %s", system, exc)
