@@ -23,10 +23,11 @@ from datetime import datetime
 from typing import Any
 
 from connectors.base import Page
+from connectors.raw import normalize_many, raw_id
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.cursor import PullCursor
 from connectors.zendesk.events import EVENTS_PATH, EventWindow
-from connectors.zendesk.normalize import normalize_many
+from connectors.zendesk.normalize import to_ticket
 from connectors.zendesk.people import Directory
 from core.errors import APIError, PayloadError
 from core.mapping import ZendeskMapping
@@ -93,10 +94,7 @@ class Reader:
         audits = events.audits_for(timed)
         self.directory.remember(body.get("users"))
         users = self._users_for(body.get("users"), audits.values())
-        tickets, quarantined = normalize_many(
-            fresh, self.mapping, audits_by_ticket=audits, users=users,
-            groups=body.get("groups"), organizations=body.get("organizations"),
-        )  # fmt: skip
+        tickets, quarantined = normalize_page(fresh, self.mapping, audits, users, body)
         for ticket in tickets:
             self.seen(ticket)
         return Page(tickets=tickets, quarantined=quarantined, raw_count=len(raws))
@@ -123,10 +121,8 @@ class Reader:
             raws = _tickets(body)
             self.directory.remember(body.get("users"))
             audits = self._full_audits(raws) if full_history else {}
-            done, bad = normalize_many(
-                raws, self.mapping, audits_by_ticket=audits, users=self._users_for(body.get("users"), audits.values()),
-                groups=body.get("groups"), organizations=body.get("organizations"),
-            )  # fmt: skip
+            users = self._users_for(body.get("users"), audits.values())
+            done, bad = normalize_page(raws, self.mapping, audits, users, body)
             for ticket in done:
                 self.seen(ticket)
             tickets += done
@@ -153,6 +149,38 @@ class Reader:
                     if isinstance(e, dict) and e.get("type") == "Comment"}
         known = [u for u in sideloaded or () if isinstance(u, dict)]
         return known + self.directory.users(a for a in authors if a is not None)
+
+
+def normalize_page(raws: list[dict], mapping: ZendeskMapping, audits: dict[str, list[dict]], users: list[dict],
+                   body: dict[str, Any]) -> tuple[list[Ticket], list[Quarantined]]:
+    """:func:`normalize.to_ticket` on each ticket with only *its* people, group and organization.
+
+    ``normalize.normalize_many`` hands every ticket the page's whole side-load lists, which
+    ``to_ticket`` re-indexes per ticket: quadratic on a 1000-ticket page (about half the
+    pull's time). Picking each ticket's own records first keeps the page linear.
+    """
+    users_by_id, groups, orgs = _index(users), _index(body.get("groups")), _index(body.get("organizations"))
+
+    def one(raw: dict) -> Ticket:
+        tid = str(raw.get("id"))
+        own = audits.get(tid, [])
+        people = {raw.get("requester_id"), raw.get("submitter_id"), raw.get("assignee_id")}
+        people |= {a.get("author_id") for a in own}
+        people |= {e.get("author_id") for a in own for e in a.get("events") or () if isinstance(e, dict)}
+        return to_ticket(
+            raw, mapping, audits=own, users=[users_by_id[str(p)] for p in people if str(p) in users_by_id],
+            groups=_one(groups, raw.get("group_id")), organizations=_one(orgs, raw.get("organization_id")),
+        )  # fmt: skip
+
+    return normalize_many(raws, one, system=System.zendesk, id_of=lambda raw: raw_id(raw, "id", "ticket.id"))
+
+
+def _index(records: Any) -> dict[str, dict]:
+    return {str(r["id"]): r for r in records or () if isinstance(r, dict) and r.get("id") is not None}
+
+
+def _one(index: dict[str, dict], key: Any) -> list[dict]:
+    return [index[str(key)]] if key is not None and str(key) in index else []
 
 
 def _tickets(body: dict[str, Any]) -> list[dict]:
