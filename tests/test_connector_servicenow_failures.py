@@ -245,7 +245,7 @@ def test_a_sync_with_retries_and_a_refused_login_never_logs_the_password(sandbox
     secrets = [real, SECRET] + [base64.b64encode(f"{user}:{pw}".encode()).decode() for pw in (real, SECRET)]
     caplog.set_level(logging.DEBUG)
     for name in ("urllib3", "requests", "pysnc", "deskbridge"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+        caplog.set_level(logging.DEBUG, logger=name)  # restored after the test
     sandbox_admin.advance(120)
     [ticket_id] = create(sandbox_admin, 1)
     connector = connector_with(Sleeps())
