@@ -164,3 +164,15 @@ def _assert_never_seen(token: str, email: str, caplog, objects) -> None:
     texts += [str(o) for o in objects] + [repr(o) for o in objects]
     for text in texts:
         assert token not in text and basic not in text
+
+
+def test_when_the_ticket_cannot_be_read_again_the_customer_message_is_reported_not_sent(
+        sandbox, sandbox_admin, clean_faults):
+    connector = make_connector([], policy=RetryPolicy(max_attempts=2, max_total_wait=1.5))
+    ticket = fresh(sandbox_admin, connector)
+    clean_faults.add_fault("5xx", system="zendesk", path="show_many", count=10, status=503)
+    (result,) = connector.apply([plan_for(ticket, AssignGroup(group="tier2"), message=True)])
+    assert result.outcome is WriteOutcome.applied  # the escalation itself landed
+    assert "round 2 not sent" in result.detail
+    comments = sandbox_admin.view("zendesk", ticket.id)["comments"]
+    assert [c["public"] for c in comments[1:]] == [False]  # the note only; no customer message

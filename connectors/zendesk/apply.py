@@ -23,6 +23,7 @@ changed already is answered without writing.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,11 +33,12 @@ from connectors.zendesk.drafts import Assignee, Draft, build_draft, needs_curren
 from connectors.zendesk.jobs import CONFLICT, JobWait, TicketOutcome, run_updates
 from connectors.zendesk.people import Directory
 from core.actions import AssignOwner, WriteOutcome, WritePlan, WriteResult
-from core.errors import APIError
+from core.errors import APIError, PayloadError, RetriableAPIError
 from core.mapping import ZendeskMapping
 from core.markers import find_markers
 from core.model import System, Ticket
 
+log = logging.getLogger("deskbridge.zendesk")
 MAX_IDS = 100
 ROUND_ATTEMPTS = 2  # a comment-only round is retried once on a fresh stamp
 
@@ -94,12 +96,18 @@ class Writer:
     # -- one wave: each ticket at most once ------------------------------------------------------
 
     def _apply_wave(self, plans: list[WritePlan], assignees: dict[str, Assignee]) -> list[WriteResult]:
-        current = self._current_priorities(plans)
+        try:
+            current = self._current_priorities(plans)
+            unreadable = None
+        except (RetriableAPIError, PayloadError) as exc:
+            current, unreadable = {}, f"the current priority could not be read ({exc})"
         progress: list[Progress] = []
         for plan in plans:
             stale, priority = current.get(plan.ticket_id, (False, None))
             item = Progress(build_draft(plan, self.mapping, assignees=assignees, current_priority=priority))
-            if stale:
+            if unreadable and needs_current_priority(plan):
+                item.result = (WriteOutcome.failed, unreadable)
+            elif stale:
                 item.result = self._after_conflict(item, "changed since the decision (seen before writing)")
             elif item.draft.rounds == 0:
                 only_problems = bool(item.draft.problems)
@@ -126,7 +134,11 @@ class Writer:
         """Comment-only rounds, each on a stamp read just before it, until every plan is done."""
         attempts: Counter[str] = Counter()
         while todo := [p for p in items if p.result is None and p.next_round < p.draft.rounds]:
-            stamps = self._stamps([p.draft.ticket_id for p in todo])
+            try:
+                stamps = self._stamps([p.draft.ticket_id for p in todo])
+            except (RetriableAPIError, PayloadError) as exc:
+                stamps = {}
+                log.warning("zendesk: could not read tickets again for their next comment: %s", exc)
             updates, sent = [], []
             for item in todo:
                 stamp = stamps.get(item.draft.ticket_id)
