@@ -212,6 +212,12 @@ def test_the_client_has_no_retries_of_its_own_where_pysnc_would_have_four():
     assert (default.total, sorted(default.status_forcelist)) == (4, [429, 500, 502, 503])
 
 
+def test_an_http_instance_is_refused_naming_where_to_fix_it():
+    plain = CREDS.model_copy(update={"instance": "http://127.0.0.1:8080"})
+    with pytest.raises(FatalAPIError, match="not http://; check DESKBRIDGE_SERVICENOW_INSTANCE"):
+        build_client(plain, CallCounter("servicenow"), LastResponse())
+
+
 def _seen(status: int, retry_after: str | None = None) -> LastResponse:
     response = requests.Response()
     response.status_code = status

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 import requests
 from pysnc import ServiceNowClient
+from pysnc.exceptions import InstanceException
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -41,7 +42,7 @@ from connectors.credentials import ServiceNowCredentials
 from connectors.retry import RetryPolicy, call_with_retry
 from connectors.servicenow.batch import BATCH_PATH, InnerRequest, InnerResponse, batch_body, parse_batch
 from connectors.servicenow.translate import SYSTEM, LastResponse, status_error, translate
-from core.errors import APIError, PayloadError, RetriableAPIError
+from core.errors import APIError, FatalAPIError, PayloadError, RetriableAPIError
 
 log = logging.getLogger("deskbridge.servicenow")
 T = TypeVar("T")
@@ -69,7 +70,11 @@ class _NoRetryAdapter(HTTPAdapter):
 def build_client(creds: ServiceNowCredentials, calls: CallCounter, last: LastResponse,
                  timeout: float = 30.0) -> ServiceNowClient:
     """A pysnc client on ``creds`` with pysnc's retries off, calls counted and responses remembered."""
-    client = ServiceNowClient(creds.instance, (creds.username, creds.password.get_secret_value()), auto_retry=False)
+    try:
+        client = ServiceNowClient(creds.instance, (creds.username, creds.password.get_secret_value()),
+                                  auto_retry=False)
+    except InstanceException as exc:  # http://, or a dotted name without a scheme
+        raise FatalAPIError(SYSTEM, "client", f"{exc}; check {creds.where('instance')}") from None
     adapter = _NoRetryAdapter(timeout)
     client.session.mount("https://", adapter)
     client.session.mount(client.instance, adapter)

@@ -123,7 +123,7 @@ class ServiceNowConnector:
         tickets, quarantined = normalize_many(rows, self.mapping, journal_by_ticket=children.journal,
                                               audits_by_ticket=children.audits, slas_by_ticket=children.slas,
                                               users=children.users, form="all")
-        base = self.credentials.instance.rstrip("/")
+        base = self.api.client.instance  # pysnc's form: "acme" becomes https://acme.service-now.com
         return [t if t.url else t.model_copy(update={"url": f"{base}/incident.do?sys_id={t.id}"})
                 for t in tickets], quarantined
 
