@@ -135,7 +135,7 @@ def test_a_submit_that_exhausts_the_budget_fails_those_plans_without_raising(san
 def test_a_whole_sync_never_logs_or_raises_the_token(sandbox, sandbox_admin, clean_faults, caplog):
     caplog.set_level(logging.DEBUG)  # root: zenpy, urllib3, requests and deskbridge loggers all at DEBUG
     for name in ("urllib3", "urllib3.connectionpool", "zenpy", "requests", "deskbridge"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+        caplog.set_level(logging.DEBUG, logger=name)  # restored after the test
     token = sandbox.env()["DESKBRIDGE_ZENDESK_TOKEN"]
     email = sandbox.env()["DESKBRIDGE_ZENDESK_EMAIL"]
     assert token.startswith("zdsbx_") and len(token) > 30  # distinctive: a match could not be a coincidence
