@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 
 from core.actions import AddTags, RaisePriority
 from core.calendar import utc_iso
+from core.history import priority_set_by_people
 from core.decision import Decision, DecisionInputs, EscalationState, Reason
 from core.explanation import explain
 from core.facts import Facts
@@ -103,7 +104,7 @@ def _facts(ticket: Ticket, account: Account | None, policy: Policy, compiled: Co
     known = account is not None and account.known and account.tier in compiled.tiers
     tier = account.tier if known else policy.settings.default_tier  # type: ignore[union-attr]
     segment = account.segment if account is not None else None
-    plan = compiled.plan_for(ticket.system, tier, ticket.priority, segment)
+    plan = compiled.plan_for(ticket.system, tier, priority_set_by_people(ticket), segment)
     clocks = ()
     if plan.has_row:
         clocks = compute_clocks(ticket, plan.minutes, plan.calendar, compiled.pauses, now,

@@ -26,6 +26,7 @@ from connectors.base import AccountSource, HelpdeskConnector, Page
 from core.actions import WriteOutcome, WritePlan, WriteResult
 from core.config import Mappings
 from core.decision import Decision, EscalationState
+from core.history import merge_history
 from core.model import Account, Ticket
 from core.notes import NoteRenderer
 from core.planning import needs_write, plan_for, respect_reassignment
@@ -98,7 +99,7 @@ def process_page(ctx: SyncContext, page: Page, now: datetime, summary: RunSummar
     """Evaluate one pulled page, commit it with its cursor, then push its plans."""
     owned = [t for t in page.tickets if ctx.partition.owns(t.id)]  # all of them unless partitioned
     summary.pulled += len(owned)
-    tickets = drop_duplicates(ctx, owned, summary)
+    tickets = with_known_history(ctx, drop_duplicates(ctx, owned, summary))
     batch = evaluate_batch(ctx, tickets, now)
     quarantined = [q for q in page.quarantined if ctx.partition.owns(q.ticket_id)]
     record_batch(ctx, batch, now, summary, cursor=page.cursor, quarantined=quarantined)
@@ -116,6 +117,15 @@ def drop_duplicates(ctx: SyncContext, tickets: Sequence[Ticket], summary: RunSum
             else:
                 fresh.append(ticket)
     return fresh
+
+
+def with_known_history(ctx: SyncContext, tickets: list[Ticket]) -> list[Ticket]:
+    """Pulled tickets merged with their stored snapshots, for pulls that carry only recent activity."""
+    if not tickets:
+        return tickets
+    with ctx.store.transaction() as tx:
+        stored = tx.get_tickets(ctx.system, [t.id for t in tickets])
+    return [merge_history(stored.get(t.id), t) for t in tickets]
 
 
 def evaluate_batch(ctx: SyncContext, tickets: Sequence[Ticket], now: datetime) -> list[Evaluated]:
@@ -139,18 +149,18 @@ def _evaluate(ctx: SyncContext, ticket: Ticket, account: Account | None, prior: 
 def _plan_with_full_history(ctx: SyncContext, writers: list[Evaluated], now: datetime) -> None:
     """Re-read the escalating tickets in bulk with every comment (for the note), then plan their writes.
 
-    If the fresh read shows the ticket changed since the pull, decide again on
-    the fresh version: the plan must rest on what a person sees now.
+    The plan must rest on what a person sees now: the decision is made again on
+    the full read, and a person's reassignment since the pull is kept.
     """
     fresh, _quarantined = ctx.connector.fetch_tickets([e.ticket.id for e in writers], full_history=True)
     by_id = {t.id: t for t in fresh}
     for item in writers:
-        current = by_id.get(item.ticket.id, item.ticket)
+        # Decide again on the full read: it may hold replies the pull lacked, or a person's newer edit.
+        current = merge_history(item.ticket, by_id.get(item.ticket.id, item.ticket))
+        decision = evaluate(current, item.account, ctx.policy, now, item.prior)
         if current.concurrency_token != item.ticket.concurrency_token:
-            item.decision = _respecting_people(
-                evaluate(current, item.account, ctx.policy, now, item.prior), item.prior, current, item.ticket
-            )
-        item.ticket = current
+            decision = _respecting_people(decision, item.prior, current, item.ticket)
+        item.decision, item.ticket = decision, current
     _plan(ctx, writers)
 
 

@@ -1,0 +1,68 @@
+"""Combine a pulled ticket with what deskbridge already knew of it.
+
+Some pulls carry only the activity since the last run (Zendesk's incremental
+ticket events); evaluating such a ticket alone would forget an earlier first
+reply and see a breach that never happened. Merging the pulled ticket with its
+stored snapshot keeps the whole conversation and history. Merging a complete
+pull is harmless: the same items meet and are kept once.
+"""
+
+from __future__ import annotations
+
+from core.model import Comment, EventKind, HistoryEvent, Priority, Role, Ticket
+
+
+def _comment_key(comment: Comment) -> tuple:
+    # Ids can differ between the endpoints one helpdesk serves comments from, so the
+    # content decides: the same author, time, visibility and text is the same comment.
+    return (comment.created_at, comment.public, comment.author_id, comment.body)
+
+
+def _event_key(event: HistoryEvent) -> tuple:
+    return (event.kind, event.at, event.from_value, event.to_value)
+
+
+def merge_history(stored: Ticket | None, pulled: Ticket) -> Ticket:
+    """``pulled`` with the comments and history events only ``stored`` had, oldest first."""
+    if stored is None or stored.system != pulled.system or stored.id != pulled.id:
+        return pulled
+    comments = {_comment_key(c): c for c in stored.comments}
+    comments.update({_comment_key(c): c for c in pulled.comments})
+    events = {_event_key(e): e for e in stored.history}
+    events.update({_event_key(e): e for e in pulled.history})
+    if len(comments) == len(pulled.comments) and len(events) == len(pulled.history):
+        return pulled
+    merged_comments = tuple(sorted(comments.values(), key=lambda c: (c.created_at, c.id)))
+    return pulled.model_copy(
+        update={
+            "comments": merged_comments,
+            "history": tuple(sorted(events.values(), key=lambda e: e.at)),
+            "first_agent_reply_at": _first_agent_reply(merged_comments, stored, pulled),
+        }
+    )
+
+
+def _first_agent_reply(comments: tuple[Comment, ...], stored: Ticket, pulled: Ticket):
+    replies = [c.created_at for c in comments if c.role is Role.agent and c.public and not c.by_deskbridge]
+    known = [t for t in (stored.first_agent_reply_at, pulled.first_agent_reply_at) if t is not None]
+    return min([*replies, *known], default=None)
+
+
+def priority_set_by_people(ticket: Ticket) -> Priority:
+    """The ticket's priority before deskbridge's own raises.
+
+    SLA targets and rule scopes follow the priority a person chose: if they
+    followed deskbridge's raise, its own write would tighten the targets and
+    trigger the next escalation (an echo acting as a trigger).
+    """
+    current = ticket.priority
+    for event in reversed(ticket.history):
+        if event.kind is not EventKind.priority_change:
+            continue
+        if not event.by_deskbridge or event.to_value != current.value:
+            break
+        try:
+            current = Priority(event.from_value)
+        except ValueError:
+            break
+    return current

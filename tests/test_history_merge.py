@@ -1,0 +1,66 @@
+"""core.history.merge_history: a pull that carries only recent activity keeps the older conversation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from core.history import merge_history
+from core.model import Comment, EventKind, HistoryEvent, Priority, Role, Status, System, Ticket
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _comment(i: int, role: Role, minutes: int, public: bool = True, cid: str | None = None) -> Comment:
+    return Comment(id=cid or f"c{i}", author_id=f"u{i}", role=role, public=public, body=f"text {i}",
+                   created_at=T0 + timedelta(minutes=minutes))
+
+
+def _ticket(comments=(), history=(), first_reply=None, token="1") -> Ticket:
+    return Ticket(system=System.zendesk, id="7", key="#7", status=Status.open, native_status="open",
+                  priority=Priority.normal, created_at=T0, updated_at=T0 + timedelta(hours=1),
+                  concurrency_token=token, comments=tuple(comments), history=tuple(history),
+                  first_agent_reply_at=first_reply)
+
+
+def test_an_earlier_agent_reply_survives_a_pull_that_only_has_new_activity():
+    reply = _comment(1, Role.agent, 10)
+    stored = _ticket([_comment(0, Role.customer, 0), reply], first_reply=reply.created_at)
+    pulled = _ticket([_comment(2, Role.customer, 50)], token="2")
+    merged = merge_history(stored, pulled)
+    assert [c.body for c in merged.comments] == ["text 0", "text 1", "text 2"]
+    assert merged.first_agent_reply_at == reply.created_at
+    assert merged.concurrency_token == "2"  # everything else comes from the pull
+
+
+def test_the_same_comment_under_another_id_is_kept_once():
+    stored = _ticket([_comment(1, Role.agent, 10, cid="audit-5")])
+    pulled = _ticket([_comment(1, Role.agent, 10, cid="event-9")])
+    assert len(merge_history(stored, pulled).comments) == 1
+
+
+def test_history_events_are_united_in_time_order():
+    reopen = HistoryEvent(kind=EventKind.reopen, at=T0 + timedelta(minutes=5), from_value="solved", to_value="open")
+    change = HistoryEvent(kind=EventKind.group_change, at=T0 + timedelta(minutes=40), from_value="1", to_value="2")
+    merged = merge_history(_ticket(history=[reopen]), _ticket(history=[change]))
+    assert merged.history == (reopen, change) and merged.reopen_count == 1
+
+
+def test_complete_pull_or_unknown_ticket_is_returned_as_is():
+    pulled = _ticket([_comment(0, Role.customer, 0)])
+    assert merge_history(None, pulled) is pulled
+    assert merge_history(pulled, pulled) is pulled
+
+
+def test_priority_set_by_people_unwinds_only_deskbridges_own_raises():
+    from core.history import priority_set_by_people
+
+    def change(minutes, old, new, ours):
+        return HistoryEvent(kind=EventKind.priority_change, at=T0 + timedelta(minutes=minutes), from_value=old,
+                            to_value=new, by_deskbridge=ours)
+
+    raised_twice = _ticket(history=[change(1, "low", "normal", False), change(5, "normal", "high", True),
+                                    change(9, "high", "urgent", True)]).model_copy(update={"priority": Priority.urgent})
+    assert priority_set_by_people(raised_twice) is Priority.normal
+    person_last = _ticket(history=[change(5, "normal", "high", True), change(9, "high", "urgent", False)])
+    assert priority_set_by_people(person_last.model_copy(update={"priority": Priority.urgent})) is Priority.urgent
+    assert priority_set_by_people(_ticket()) is Priority.normal
