@@ -77,6 +77,7 @@ def main() -> int:
             console.print(escalations_table(number, title, now, summaries, api_writes))
         console.print(staff_view(admin, scenario))
         failures = check_cases(admin, scenario, rounds)
+        _report(console, rounds[-1][2])
     elapsed = time.monotonic() - began
     if failures:
         console.print(f"[red]{len(failures)} scenario check(s) failed:[/red]")
@@ -88,10 +89,25 @@ def main() -> int:
     return 0
 
 
+def _report(console, now) -> None:
+    """The escalation metrics of the demo's state store, as the static HTML page ops would open."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    page = WORKDIR / "report.html"
+    result = CliRunner().invoke(app, ["report", "--html", str(page), "--since", "7d", "--until", now.isoformat()])
+    console.print(result.output.strip() if result.exit_code == 0 else f"[red]report failed:[/red] {result.output}")
+    if result.exit_code == 0:
+        console.print(f"open it in a browser: file://{page}")
+
+
 def _create(admin, case):
     from dataclasses import replace
 
     ticket_id = admin.create_ticket(case.system, **case.fields)
+    for action in case.then:  # the comment's author defaults to the requester: the customer
+        admin.human(case.system, ticket_id, action)
     return replace(case, ticket_id=ticket_id)
 
 

@@ -26,6 +26,7 @@ class Case:
     by_round: int = 1
     priority: str | None = None  # the priority it must end with, if the rule raises it
     customer_message: bool = False
+    then: tuple[dict, ...] = ()  # what people do after it is created (sandbox human actions)
     ticket_id: str = field(default="", compare=False)
 
 
@@ -35,12 +36,6 @@ def _account(world: World, tier_value: str) -> str:
 
 def _agent(world: World) -> str:
     return next(u.key for u in world.users.values() if u.role == "agent")
-
-
-def _customer(world: World, account_id: str) -> str | None:
-    """A customer of the account, if the world has one (else the sandbox picks any)."""
-    domain = next(a for a in world.accounts if a.id == account_id).name
-    return next((u.key for u in world.users.values() if u.role == "customer" and domain in u.name), None)
 
 
 def cases(world: World, start: datetime) -> list[Case]:
@@ -68,11 +63,10 @@ def cases(world: World, start: datetime) -> list[Case]:
              {"subject": "Invoice totals wrong for the third month", "account_id": standard,
               "description": "The March invoice shows the wrong VAT again.", "created_at": earlier.isoformat(),
               "comments": [{"author": agent, "role": "agent", "public": True, "at": (earlier + timedelta(minutes=30)).isoformat(),
-                            "body": "Thanks, we are looking into the VAT calculation."},
-                           {"author": _customer(world, standard) or agent, "role": "customer", "public": True,
-                            "at": (start - timedelta(minutes=5)).isoformat(),
-                            "body": "Third month in a row. Please escalate this to a manager."}]},
-             group="tier2", tag="customer_requested_escalation", customer_message=True),
+                            "body": "Thanks, we are looking into the VAT calculation."}]},
+             group="tier2", tag="customer_requested_escalation", customer_message=True,
+             then=({"action": "comment", "public": True,
+                    "body": "Third month in a row. Please escalate this to a manager."},)),
         Case("zendesk", "premier urgent, untouched -> escalated by time before the SLA breaches",
              {"subject": "Bulk export API answers 500", "priority": "urgent", "account_id": premier,
               "description": "Every bulk export request fails with HTTP 500."},
