@@ -10,7 +10,7 @@ A payload file may also be a bundle: the ticket payload plus side lists the
 normalizer accepts, e.g. ``{"ticket": {...}, "audits": [...]}`` for Zendesk,
 ``{"result": {...}, "journal": [...], "slas": [...]}`` for ServiceNow or
 ``{"key": "SUP-1", "fields": {...}, "changelog": [...]}`` for Jira.
-(Explaining a ticket by id from the decision log comes with the state store.)
+``deskbridge explain SYSTEM:ID`` answers from the decision log instead (cli/explain_log.py).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.explain_log import explain_from_log
 from cli.main import app
 from cli.validate import display_root
 from core.calendar import utc_iso
@@ -85,9 +86,12 @@ def account_for(ticket: Ticket, tier: str | None, segment: str | None) -> Accoun
 
 @app.command()
 def explain(
-    payload: Annotated[Path, typer.Option("--payload", exists=True, dir_okay=False,
-                                          help="A ticket payload (or page, or bundle) as the API returns it.")],
-    system: Annotated[System, typer.Option("--system", help="Which helpdesk the payload comes from.")],
+    ticket_ref: Annotated[str | None, typer.Argument(
+        metavar="[SYSTEM:ID]", help="A ticket from the decision log, e.g. zendesk:123 or jira:SUP-12.")] = None,
+    payload: Annotated[Path | None, typer.Option("--payload", exists=True, dir_okay=False,
+                                                 help="A ticket payload (or page, or bundle) as the API returns it.")]
+    = None,
+    system: Annotated[System | None, typer.Option("--system", help="Which helpdesk the payload comes from.")] = None,
     account_tier: Annotated[str | None, typer.Option("--account-tier",
                                                      help="The account's tier (default: unknown account).")] = None,
     segment: Annotated[str | None, typer.Option("--segment", help="The account's segment.")] = None,
@@ -97,9 +101,20 @@ def explain(
                                                      help="Mapping directory (default: DESKBRIDGE_MAPPING_DIR "
                                                           "or ./mapping).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON instead.")] = False,
+    last: Annotated[int, typer.Option("--last", help="With SYSTEM:ID: how many recorded evaluations to show.")] = 5,
+    state_url: Annotated[str | None, typer.Option("--state-url", help="State store URL (default: "
+                                                  "DESKBRIDGE_STATE_URL).")] = None,
 ) -> None:
-    """Print the decision deskbridge would take for a ticket payload, and why."""
+    """Why a ticket escalated: from the decision log (SYSTEM:ID) or for a payload file (--payload, --system)."""
     console = Console(highlight=False)
+    if ticket_ref is not None:
+        try:
+            found = explain_from_log(console, ticket_ref, state_url, last)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="SYSTEM:ID") from None
+        raise typer.Exit(0 if found else 1)
+    if payload is None or system is None:
+        raise typer.BadParameter("give SYSTEM:ID, or --payload FILE with --system")
     at = parse_now(now)
     directory = mapping_dir or load_settings().mapping_dir
     try:
