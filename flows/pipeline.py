@@ -205,6 +205,7 @@ def _record_one(tx, ctx: SyncContext, item: Evaluated, now: datetime, summary: R
     tier = item.account.tier if item.account else decision.inputs.tier
     segment = item.account.segment if item.account else None
     tx.upsert_ticket(ticket, tier, segment, decision.next_check_at)
+    tx.resolve_quarantine(ctx.system, ticket.id)  # it normalizes again: an earlier quarantine is over
     tx.save_state(ctx.system, ticket.id, decision.new_state, decision.new_state.level)
     breaches = {c.target: c.breached_at for c in decision.inputs.sla if c.breached and c.breached_at}
     if breaches:
