@@ -10,7 +10,7 @@ cannot. :func:`normalize_many` keeps one bad ticket from stopping the others.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
@@ -25,6 +25,27 @@ R = TypeVar("R")
 
 _SN_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 _TZ_NO_COLON_RE = re.compile(r"([+-]\d{2})(\d{2})$")
+# JSON may carry NUL ("\u0000") and unpaired surrogates ("\ud800"); neither can be encoded as UTF-8
+# nor stored in PostgreSQL text/JSONB, so they never reach a model. (json.loads joins valid pairs.)
+_UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` without NUL, and with unpaired surrogates as U+FFFD, so every encoder and store takes it."""
+    if not _UNSTORABLE_RE.search(text):
+        return text
+    return re.sub("[\ud800-\udfff]", "\ufffd", text.replace("\x00", ""))
+
+
+def storable_value(value: Any) -> Any:
+    """A JSON value (a custom field's, kept as it came) with every string in it made :func:`storable`."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, list):
+        return [storable_value(v) for v in value]
+    if isinstance(value, dict):
+        return {storable(str(k)): storable_value(v) for k, v in value.items()}
+    return value
 
 
 def dig(obj: Any, *path: str | int) -> Any:
@@ -63,7 +84,7 @@ class Reader:
         self.kind = kind
 
     def error(self, field: str | None, message: str) -> PayloadError:
-        return PayloadError(self.system, self.ticket_id, field, message, kind=self.kind)
+        return PayloadError(self.system, self.ticket_id, field, _short(message), kind=self.kind)
 
     def id(self, value: Any, field: str, *, required: bool = False) -> str | None:
         """A native id: integers and non-empty strings become strings."""
@@ -73,15 +94,17 @@ class Reader:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise self.error(field, f"expected an id, got {type(value).__name__}")
+        if isinstance(value, str) and _UNSTORABLE_RE.search(value):
+            raise self.error(field, "is not a usable id (it contains NUL or an unpaired surrogate)")
         return str(value)
 
     def text(self, value: Any, field: str) -> str | None:
-        """A text value; numbers are accepted as text, containers are errors."""
+        """A text value; numbers are accepted as text, containers are errors; see :func:`storable`."""
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise self.error(field, f"expected text, got {type(value).__name__}")
-        return str(value)
+        return storable(str(value))
 
     def time(self, value: Any, field: str, *, required: bool = False, tz: tzinfo = UTC) -> datetime | None:
         """An instant from ISO 8601 (Z, +00:00, +0000) or ServiceNow's 'YYYY-MM-DD HH:MM:SS' in ``tz``."""
@@ -95,18 +118,17 @@ class Reader:
 
     def _parse_time(self, value: str, field: str, tz: tzinfo) -> datetime:
         text = value.strip()
-        if _SN_TIME_RE.fullmatch(text):
-            return datetime.fromisoformat(text).replace(tzinfo=tz).astimezone(UTC)
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        text = _TZ_NO_COLON_RE.sub(r"\1:\2", text)
+        if not _SN_TIME_RE.fullmatch(text):
+            if text.endswith(("Z", "z")):
+                text = text[:-1] + "+00:00"
+            text = _TZ_NO_COLON_RE.sub(r"\1:\2", text)
         try:
             parsed = datetime.fromisoformat(text)
-        except ValueError:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=tz)
+            return parsed.astimezone(UTC)
+        except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range by its zone
             raise self.error(field, f"{value!r} is not a timestamp") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=tz)
-        return parsed.astimezone(UTC)
 
     def mapping(self, value: Any, field: str) -> dict:
         """A JSON object, or {} for null."""
@@ -117,12 +139,14 @@ class Reader:
         return value
 
     def items(self, value: Any, field: str) -> list:
-        """A JSON array, or [] for null."""
+        """A JSON array (or rows a caller passed as any other iterable), or [] for null."""
         if value is None:
             return []
-        if not isinstance(value, list):
+        if isinstance(value, list):
+            return value
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
             raise self.error(field, f"expected a list, got {type(value).__name__}")
-        return value
+        return list(value)
 
     def records(self, value: Any, field: str) -> list[dict]:
         """A list of JSON objects (comments, audits, ...); a non-object entry is an error."""
@@ -150,19 +174,28 @@ def payload_guard(system: System | str, ticket_id: str | None, *, kind: str = "t
         raise PayloadError(str(system), ticket_id, field, f"does not fit the model: {first['msg']}",
                            kind=kind) from None
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as exc:
-        raise PayloadError(str(system), ticket_id, None, f"unexpected payload shape: {type(exc).__name__}: {exc}",
-                           kind=kind) from None
+        message = _short(f"unexpected payload shape: {type(exc).__name__}: {exc}")
+        raise PayloadError(str(system), ticket_id, None, message, kind=kind) from None
 
 
 def raw_id(raw: Any, *keys: str) -> str | None:
-    """A best-effort id for error messages, before anything is validated."""
+    """A best-effort id for error messages and quarantine entries, before anything is validated."""
     for key in keys:
         value = dig(raw, *key.split("."))
         if isinstance(value, dict):
             value = value.get("value")
         if isinstance(value, (int, str)) and not isinstance(value, bool) and value != "":
-            return str(value)
+            return _short(str(value), _ID_SHOWN)
     return None
+
+
+_ID_SHOWN, _MESSAGE_SHOWN = 128, 500  # the quarantine's ticket_id column; a reason stays readable
+
+
+def _short(text: str, limit: int = _MESSAGE_SHOWN) -> str:
+    """Storable ``text`` cut to ``limit`` characters (a 200 kB value quoted in a reason helps nobody)."""
+    text = storable(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def normalize_many(

@@ -12,6 +12,8 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
+from connectors.raw import storable
+
 _BLOCK_TAGS = {
     "p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
     "blockquote", "pre", "hr", "section", "article", "header", "footer",
@@ -57,8 +59,8 @@ class _TextExtractor(HTMLParser):
 
 
 def tidy(text: str) -> str:
-    """Normalise line ends, trim each line, keep at most one blank line between paragraphs."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    """Normalise line ends, trim each line, keep at most one blank line between paragraphs (storable text)."""
+    text = storable(text).replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
     out = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
     return out.strip()

@@ -20,7 +20,16 @@ from typing import Any
 
 from connectors.derive import decision_tags, first_agent_reply, history_from, solved_time, sort_comments
 from connectors.jira.normalize_parts import changes_from_histories, sla_from_jsm, to_comment
-from connectors.raw import Reader, as_flag, dig, normalize_many as _normalize_many, payload_guard, raw_id
+from connectors.raw import (
+    Reader,
+    as_flag,
+    dig,
+    normalize_many as _normalize_many,
+    payload_guard,
+    raw_id,
+    storable,
+    storable_value,
+)
 from connectors.text import body_text
 from core.mapping import JiraMapping
 from core.model import NativeSla, Priority, Quarantined, Status, System, Ticket
@@ -63,7 +72,7 @@ def _to_ticket(raw: Mapping[str, Any], mapping: JiraMapping, comments, changelog
     team = custom.pop("_team", None)
     updated_raw = r.text(f.get("updated"), "fields.updated")
     key = r.text(raw.get("key"), "key") or issue_id
-    labels = [str(x) for x in r.items(f.get("labels"), "fields.labels") if isinstance(x, str)]
+    labels = [storable(x) for x in r.items(f.get("labels"), "fields.labels") if isinstance(x, str)]
     return Ticket(
         system=SYSTEM,
         id=issue_id,
@@ -127,14 +136,14 @@ def _priority(r: Reader, mapping: JiraMapping, value: Any) -> tuple[Priority, st
 def _comment_rows(r: Reader, fields: dict, comments) -> list[dict]:
     if comments is not None:
         given = comments.get("comments") if isinstance(comments, Mapping) else comments
-        return r.records(list(given or []), "comments")
+        return r.records(given, "comments")
     return r.records(dig(r.mapping(fields.get("comment"), "fields.comment"), "comments"), "fields.comment.comments")
 
 
 def _histories(r: Reader, raw: Mapping[str, Any], changelog) -> list[dict]:
     if changelog is not None:
         given = changelog.get("values", changelog.get("histories")) if isinstance(changelog, Mapping) else changelog
-        return r.records(list(given or []), "changelog")
+        return r.records(given, "changelog")
     return r.records(dig(r.mapping(raw.get("changelog"), "changelog"), "histories"), "changelog.histories")
 
 
@@ -149,7 +158,7 @@ def _custom_fields(r: Reader, mapping: JiraMapping, fields: dict) -> dict[str, A
     for name, ref in (("escalation_flag", mf.escalation_flag),
                       ("customer_escalation_request", mf.customer_escalation_request)):
         if ref is not None and fields.get(ref.field) not in (None, [], ""):
-            out[name] = fields[ref.field]
+            out[name] = storable_value(fields[ref.field])
     for name, ref in (("product_area", mf.product_area), ("salesforce_account_id", mf.salesforce_account_id),
                       ("team", mf.team)):
         value = _option(fields.get(ref.field)) if ref is not None else None
@@ -157,7 +166,7 @@ def _custom_fields(r: Reader, mapping: JiraMapping, fields: dict) -> dict[str, A
             out[name] = r.text(value, f"fields.{ref.field}")
     for name, field_id in mf.extra.items():
         if fields.get(field_id) is not None:
-            out[name] = fields[field_id]
+            out[name] = storable_value(fields[field_id])
     if "team" in out:
         out["_team"] = out["team"]
     area = out.get("product_area")
@@ -167,7 +176,7 @@ def _custom_fields(r: Reader, mapping: JiraMapping, fields: dict) -> dict[str, A
         request_type = fields.get(mf.request_type.field)
         name = dig(request_type, "requestType", "name") if isinstance(request_type, dict) else None
         if isinstance(name, str):
-            out["_request_type"] = name
+            out["_request_type"] = storable(name)
     return out
 
 
@@ -185,7 +194,7 @@ def native_slas(fields: Mapping[str, Any], mapping: JiraMapping, request_slas: I
             seen.add(sla.name.casefold())
     by_name = {s.name.casefold(): s.target.value for s in mapping.fields.slas if s.name}
     given = request_slas.get("values", []) if isinstance(request_slas, Mapping) else request_slas
-    for index, value in enumerate(r.records(list(given or []), "slas")):
+    for index, value in enumerate(r.records(given, "slas")):
         name = r.text(value.get("name"), f"slas[{index}].name") or ""
         if name.casefold() in seen:
             continue  # the same SLA already read from its field
@@ -199,7 +208,7 @@ def _browse_url(self_url: Any, key: str) -> str | None:
     if not isinstance(self_url, str) or "/rest/api/" not in self_url:
         return None
     base = self_url.split("/rest/api/", 1)[0]
-    return None if "//api.atlassian.com/" in base + "/" else f"{base}/browse/{key}"
+    return None if "//api.atlassian.com/" in base + "/" else storable(f"{base}/browse/{key}")
 
 
 def normalize_many(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.derive import Change, is_echo
-from connectors.raw import Reader, dig
+from connectors.raw import Reader, dig, storable
 from connectors.text import body_text
 from core.mapping import JiraMapping
 from core.model import Comment, EventKind, NativeSla, Role, System
@@ -88,7 +88,7 @@ def _change(item: dict, mapping: JiraMapping) -> tuple[EventKind, str | None, st
     field_id = item.get("fieldId") or item.get("field")
     if not item.get("fieldId") and team.name is not None and item.get("field") == team.name:
         field_id = team.field  # changelog items without fieldId name custom fields by their name
-    text = lambda key: item.get(key) if isinstance(item.get(key), str) and item.get(key) != "" else None  # noqa: E731
+    text = lambda key: storable(item[key]) if isinstance(item.get(key), str) and item[key] != "" else None  # noqa: E731
     if field_id == "status":
         old, new = _status_name(mapping, text("fromString")), _status_name(mapping, text("toString"))
         return EventKind.status_change, old, new

@@ -14,12 +14,12 @@ change detector; use :func:`concurrency_token` to compute it the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from connectors.derive import decision_tags, first_agent_reply, history_from, solved_time, sort_comments
-from connectors.raw import Reader, as_flag, normalize_many as _normalize_many, payload_guard, raw_id
+from connectors.raw import Reader, as_flag, normalize_many as _normalize_many, payload_guard, raw_id, storable
 from connectors.servicenow.normalize_fields import Form, Record, detect_form
 from connectors.servicenow.normalize_journal import (
     People,
@@ -56,7 +56,7 @@ def to_ticket(
     with payload_guard(SYSTEM, raw_id(record, "sys_id", "number")):
         if not isinstance(record, Mapping):
             raise Reader(SYSTEM, None).error(None, f"expected an incident object, got {type(record).__name__}")
-        return _to_ticket(dict(record), mapping, journal, list(audits), list(slas), list(users), form)
+        return _to_ticket(dict(record), mapping, journal, audits, slas, users, form)
 
 
 def _to_ticket(raw: dict, mapping: ServiceNowMapping, journal, audits, slas, users, form: Form) -> Ticket:
@@ -158,7 +158,7 @@ def _priority(rec: Record, mapping: ServiceNowMapping) -> tuple[Priority, str | 
 
 def _comments(rec: Record, journal, people: People, r: Reader) -> list:
     if journal is not None:
-        rows = r.records(list(journal), "journal")
+        rows = r.records(journal, "journal")
         return [c for c in (comment_from_row(row, people, r) for row in rows) if c is not None]
     out = []
     for element in ("comments", "work_notes"):
@@ -199,7 +199,7 @@ def _url(rec: Record, sys_id: str) -> str | None:
     if not link:
         return None
     parts = urlsplit(link)
-    return f"{parts.scheme}://{parts.netloc}/incident.do?sys_id={sys_id}" if parts.netloc else None
+    return storable(f"{parts.scheme}://{parts.netloc}/incident.do?sys_id={sys_id}") if parts.netloc else None
 
 
 def normalize_many(
@@ -213,7 +213,7 @@ def normalize_many(
     form: Form = "auto",
 ) -> tuple[list[Ticket], list[Quarantined]]:
     """Normalize a page of incidents (keyed by sys_id); bad ones are quarantined, the rest go on."""
-    users = list(users)
+    users = list(users) if isinstance(users, Iterator) else users  # read once per ticket; junk is reported there
 
     def one(raw: Mapping[str, Any]) -> Ticket:
         sys_id = raw_id(raw, "sys_id") or ""

@@ -55,7 +55,7 @@ class Record:
                 return self._scalar(field.get("value"), name)
             link = field.get("link")
             if isinstance(link, str) and link.rstrip("/"):
-                return link.rstrip("/").rsplit("/", 1)[-1]  # display form: the sys_id ends the link
+                return self._scalar(link.rstrip("/").rsplit("/", 1)[-1], name)  # display form: the sys_id ends the link
             return self._scalar(field.get("display_value"), name)
         return self._scalar(field, name)
 

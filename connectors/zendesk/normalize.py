@@ -28,8 +28,18 @@ from connectors.derive import (
     solved_time,
     sort_comments,
 )
-from connectors.raw import Reader, as_flag, dig, normalize_many as _normalize_many, payload_guard, raw_id
+from connectors.raw import (
+    Reader,
+    as_flag,
+    dig,
+    normalize_many as _normalize_many,
+    payload_guard,
+    raw_id,
+    storable,
+    storable_value,
+)
 from connectors.text import to_plain
+from core.errors import PayloadError
 from core.mapping import ZendeskMapping
 from core.markers import has_marker
 from core.model import Comment, EventKind, HistoryEvent, Priority, Quarantined, Role, Status, System, Ticket
@@ -48,11 +58,16 @@ _CHANGE_KINDS = {
 Records = Iterable[Mapping[str, Any]] | Mapping[Any, Mapping[str, Any]] | None
 
 
-def _by_id(records: Records) -> dict[str, dict]:
-    """Side-loaded records (a list, or already a dict by id) indexed by their string id."""
+def _by_id(records: Records, field: str, reader: Reader | None = None) -> dict[str, dict]:
+    """Side-loaded records (a list, or already a dict by id) indexed by their string id.
+
+    Entries that are not objects with an id are skipped (that user, group or organization
+    is unknown); a side-load that is not a list at all is a PayloadError naming it.
+    """
     if records is None:
         return {}
-    values = records.values() if isinstance(records, Mapping) else records
+    reader = reader or Reader(SYSTEM, None)
+    values = records.values() if isinstance(records, Mapping) else reader.items(records, field)
     return {str(r["id"]): dict(r) for r in values if isinstance(r, Mapping) and r.get("id") is not None}
 
 
@@ -90,7 +105,9 @@ def to_ticket(
     """Normalize one Zendesk ticket; raises PayloadError (never anything else) when it is unusable."""
     ticket = raw.get("ticket", raw) if isinstance(raw, Mapping) else raw
     with payload_guard(SYSTEM, raw_id(ticket, "id")):
-        return _to_ticket(ticket, mapping, comments, audits, _by_id(users), _by_id(groups), _by_id(organizations))
+        r = Reader(SYSTEM, raw_id(ticket, "id"))
+        return _to_ticket(ticket, mapping, comments, audits, _by_id(users, "users", r), _by_id(groups, "groups", r),
+                          _by_id(organizations, "organizations", r))
 
 
 def _to_ticket(t, mapping: ZendeskMapping, comments, audits, users, groups, organizations) -> Ticket:
@@ -103,20 +120,20 @@ def _to_ticket(t, mapping: ZendeskMapping, comments, audits, users, groups, orga
     status, native_status = _status(r, mapping, t.get("status"))
     priority, native_priority = _priority(r, mapping, t.get("priority"))
     fields = _custom_fields(r, mapping, t.get("custom_fields"))
-    audits = r.records(list(audits), "audits")
+    audits = r.records(audits, "audits")
     for index, audit in enumerate(audits):
         owner = r.id(audit.get("ticket_id"), f"audits[{index}].ticket_id")
         if owner is not None and owner != ticket_id:
             raise r.error(f"audits[{index}].ticket_id", f"belongs to ticket {owner}, not {ticket_id}")
     all_comments = sort_comments(
-        [to_comment(c, mapping, people=people, reader=r) for c in r.records(list(comments), "comments")]
+        [to_comment(c, mapping, people=people, reader=r) for c in r.records(comments, "comments")]
         + comments_from_audits(audits, mapping, people=people, reader=r)
     )
     history = history_from_audits(audits, mapping, people=people, reader=r)
     group_id = r.id(t.get("group_id"), "group_id")
     org_id = r.id(t.get("organization_id"), "organization_id")
     updated_raw = r.text(t.get("updated_at"), "updated_at")
-    tags = [str(x) for x in r.items(t.get("tags"), "tags") if isinstance(x, (str, int))]
+    tags = [storable(str(x)) for x in r.items(t.get("tags"), "tags") if isinstance(x, (str, int))]
     requester = users.get(requester_id or "", {})
     return Ticket(
         system=SYSTEM,
@@ -189,10 +206,10 @@ def _custom_fields(r: Reader, mapping: ZendeskMapping, value: Any) -> dict[str, 
     out: dict[str, Any] = {}
     for name, ref in named.items():
         if ref is not None and by_id.get(ref.field) not in (None, ""):
-            out[name] = by_id[ref.field]
+            out[name] = storable_value(by_id[ref.field])
     for name, field_id in f.extra.items():
         if field_id in by_id:
-            out[name] = by_id[field_id]
+            out[name] = storable_value(by_id[field_id])
     if "salesforce_account_id" in out:
         out["salesforce_account_id"] = r.text(out["salesforce_account_id"], "custom_fields.salesforce_account_id")
     area = out.get("product_area")
@@ -206,7 +223,7 @@ def _org_account(mapping: ZendeskMapping, organization: dict | None) -> str | No
     if mapping.organization_account_id is None or not organization:
         return None
     value = organization.get(mapping.organization_account_id)
-    return str(value) if isinstance(value, (str, int)) and value != "" else None
+    return storable(str(value)) if isinstance(value, (str, int)) and value != "" else None
 
 
 def _agent_url(api_url: Any) -> str | None:
@@ -214,7 +231,7 @@ def _agent_url(api_url: Any) -> str | None:
     if not isinstance(api_url, str):
         return None
     m = _API_URL_RE.match(api_url)
-    return f"{m.group(1)}/agent/tickets/{m.group(2)}" if m else api_url
+    return f"{m.group(1)}/agent/tickets/{m.group(2)}" if m else storable(api_url)
 
 
 def to_comment(raw: Mapping[str, Any], mapping: ZendeskMapping, *, people: _People | None = None,
@@ -306,7 +323,7 @@ def _history_value(mapping: ZendeskMapping, kind: EventKind, value: Any) -> str 
     """Statuses and priorities normalized, groups as logical names where mapped, else the native value."""
     if value is None or value == "" or isinstance(value, (list, dict)):
         return None
-    value = str(value)
+    value = storable(str(value))
     if kind is EventKind.status_change:
         return mapping.status_map[value].value if value in mapping.status_map else value
     if kind is EventKind.priority_change:
@@ -327,7 +344,11 @@ def normalize_many(
     organizations: Records = None,
 ) -> tuple[list[Ticket], list[Quarantined]]:
     """Normalize a page of tickets; bad ones are quarantined with the reason, the rest go on."""
-    users_, groups_, orgs_ = _by_id(users), _by_id(groups), _by_id(organizations)
+    try:
+        users_, groups_ = _by_id(users, "users"), _by_id(groups, "groups")
+        orgs_ = _by_id(organizations, "organizations")
+    except PayloadError:  # unusable side-loads: passed on as they are, so each ticket is quarantined naming them
+        users_, groups_, orgs_ = users, groups, organizations
     comments_by_ticket, audits_by_ticket = comments_by_ticket or {}, audits_by_ticket or {}
 
     def one(raw: Mapping[str, Any]) -> Ticket:
