@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -61,6 +61,14 @@ class Role(StrEnum):
     customer = "customer"
     agent = "agent"
     system = "system"
+
+
+# Values the state store keeps in sized columns (core/store/tables.py). A payload carrying a longer
+# one fails here, inside the normalizer, so that ticket is quarantined instead of the store's
+# transaction failing for the whole page (PostgreSQL refuses over-long varchar values).
+Ref = Annotated[str, Field(max_length=128)]
+AccountRef = Annotated[str, Field(max_length=64)]
+DisplayName = Annotated[str, Field(max_length=255)]
 
 
 class _Frozen(BaseModel):
@@ -128,8 +136,8 @@ class Ticket(_Frozen):
 
     # identity
     system: System
-    id: str  # native id: Zendesk ticket id, ServiceNow sys_id, Jira issue id
-    key: str  # what humans say: "#123", "INC0010001", "SUP-42"
+    id: Ref  # native id: Zendesk ticket id, ServiceNow sys_id, Jira issue id
+    key: Ref  # what humans say: "#123", "INC0010001", "SUP-42"
     url: str | None = None
 
     # content and classification
@@ -141,17 +149,17 @@ class Ticket(_Frozen):
     native_priority: str | None = None
     type: str | None = None
     category: str | None = None
-    product_area: str | None = None
+    product_area: Ref | None = None
 
     # people and routing
     requester_id: str | None = None
     requester_name: str | None = None
     requester_email: str | None = None
     organization_id: str | None = None  # the helpdesk's own organization/company reference
-    account_id: str | None = None  # the Salesforce Account id used to join enrichment
+    account_id: AccountRef | None = None  # the Salesforce Account id used to join enrichment
     assignee_id: str | None = None
-    group_id: str | None = None  # the helpdesk's own group/queue id (Jira: the team option value)
-    group_name: str | None = None  # the helpdesk's display name for it, when the payload carries one
+    group_id: Ref | None = None  # the helpdesk's own group/queue id (Jira: the team option value)
+    group_name: DisplayName | None = None  # the helpdesk's display name for it, when the payload carries one
     # The logical group (mapping name: l1, tier2, ...) the native group maps to; None when unmapped.
     # The policy's routes and ladder speak these names.
     group: str | None = None
@@ -171,7 +179,7 @@ class Ticket(_Frozen):
     history: tuple[HistoryEvent, ...] = ()
 
     # write safety and native SLA data
-    concurrency_token: str  # Zendesk updated_at, ServiceNow sys_mod_count, Jira updated
+    concurrency_token: Ref  # Zendesk updated_at, ServiceNow sys_mod_count, Jira updated
     native_slas: tuple[NativeSla, ...] = ()
 
     @property
