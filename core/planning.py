@@ -16,6 +16,7 @@ from core.decision import Decision, EscalationState
 from core.model import Account, HistoryEvent, Ticket
 from core.notes import CustomerContext, NoteRenderer, OtherEscalation, SlaLine, note_context
 from core.policy import Policy
+from core.sla import ClockState
 from core.store.keys import idempotency_key, time_bucket
 
 # Decisions about one ticket within this window and for the same reasons and level
@@ -49,7 +50,8 @@ def plan_for(
         context = note_context(
             ticket, account,
             reasons=[r.text for r in decision.reasons],
-            sla=[SlaLine.model_validate(clock, from_attributes=True) for clock in decision.inputs.sla],
+            sla=[SlaLine.model_validate(clock, from_attributes=True) for clock in decision.inputs.sla
+                 if clock.breached or clock.state in (ClockState.running, ClockState.paused)],
             other_escalations=list(other_escalations),
             idempotency_key=key, generated_at=decision.evaluated_at,
             level=decision.level, level_name=decision.level_name,
