@@ -11,6 +11,8 @@ Use it from a test module with
   30 s). Ready when ``/api/health`` answers; stopped, with every process it started, at the end.
 - :meth:`PrefectServer.cli` runs one ``prefect`` command against it; :meth:`PrefectServer.start_worker`
   starts ``prefect worker start`` as a :class:`ManagedProcess`.
+- :func:`trigger`, :func:`wait_for_runs`, :func:`state_history`, :func:`ran_by` work on flow runs through a
+  Prefect client; :func:`partitioned_project` derives partition deployments from a prefect.yaml.
 
 Without pytest, :func:`running_prefect_server` is the same as a context manager (the benchmark uses it).
 Every wait is bounded; a process that does not stop on SIGTERM is killed, children included.
@@ -18,6 +20,7 @@ Every wait is bounded; a process that does not stop on SIGTERM is killed, childr
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -34,8 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 
-PREFECT = str(Path(sys.executable).with_name("prefect"))
+_SCRIPT = Path(sys.executable).with_name("prefect")
+PREFECT = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "prefect"]  # the CLI of this environment
 STARTUP_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 15
 SLOT_WAIT_SECONDS = 2
@@ -153,7 +158,7 @@ class PrefectServer:
     def cli(self, *args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120) -> str:
         """Run ``prefect <args>`` against this server; its output, or an error carrying that output."""
         result = subprocess.run(
-            [PREFECT, "--no-prompt", *args], cwd=cwd, env=self.client_env(env), capture_output=True,
+            [*PREFECT, "--no-prompt", *args], cwd=cwd, env=self.client_env(env), capture_output=True,
             text=True, timeout=timeout,
         )  # fmt: skip
         if result.returncode != 0:
@@ -162,14 +167,19 @@ class PrefectServer:
 
     def start_worker(
         self, pool: str, name: str, *, env: Mapping[str, str], cwd: Path, env_file: Path | None = None,
-        limit: int = 1, poll_seconds: float = 1, wait: bool = True,
+        limit: int = 1, poll_seconds: float = 1, prefetch_seconds: float = 0, wait: bool = True,
     ) -> ManagedProcess:  # fmt: skip
         """``prefect worker start --pool POOL --limit N``, after sourcing ``env_file`` as ops would.
 
+        It polls every ``poll_seconds`` (Prefect's default is 10) and takes runs only once they are due
+        (``prefetch_seconds`` 0), so a run waiting for its deployment's slot is not re-submitted every poll.
         With ``wait`` it returns once the worker says it started; otherwise call :func:`wait_until_ready`.
         """
-        worker_env = self.client_env(env) | {"PREFECT_WORKER_QUERY_SECONDS": str(poll_seconds)}
-        argv = [PREFECT, "--no-prompt", "worker", "start", "--pool", pool, "--name", name, "--limit", str(limit)]
+        worker_env = self.client_env(env) | {
+            "PREFECT_WORKER_QUERY_SECONDS": str(poll_seconds),
+            "PREFECT_WORKER_PREFETCH_SECONDS": str(prefetch_seconds),
+        }
+        argv = [*PREFECT, "--no-prompt", "worker", "start", "--pool", pool, "--name", name, "--limit", str(limit)]
         if env_file is not None:  # `set -a; . FILE; set +a`, then become the worker
             argv = ["bash", "-c", 'set -a; . "$0"; set +a; exec "$@"', str(env_file), *argv]
         worker = ManagedProcess(argv, env=worker_env, cwd=cwd, log_path=self.root / f"worker-{name}.log")
@@ -206,7 +216,7 @@ def running_prefect_server(database_url: str, root: Path) -> Iterator[PrefectSer
             "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
             "DO_NOT_TRACK": "1",
         }
-        argv = [PREFECT, "--no-prompt", "server", "start", "--host", "127.0.0.1", "--port", str(port),
+        argv = [*PREFECT, "--no-prompt", "server", "start", "--host", "127.0.0.1", "--port", str(port),
                 "--no-ui", "--analytics-off", "--no-scheduler", "--no-late-runs"]  # fmt: skip
         process = ManagedProcess(argv, env=env, cwd=root, log_path=root / f"server-{attempt}.log")
         api_url = f"http://127.0.0.1:{port}/api"
@@ -254,3 +264,59 @@ def prefect_server(postgres_server, tmp_path_factory: pytest.TempPathFactory) ->
             yield server
     finally:
         postgres_server.admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+# -- runs and deployments -----------------------------------------------------------------------
+
+
+def trigger(client, deployment: str, parameters: Mapping[str, object]) -> str:
+    """Create a run of ``flow/deployment`` (as ``prefect deployment run`` does); its id."""
+    found = client.read_deployment_by_name(deployment)
+    return str(client.create_flow_run_from_deployment(found.id, parameters=dict(parameters)).id)
+
+
+def wait_for_runs(client, run_ids: list[str], *, timeout: float, workers: list[ManagedProcess] = ()) -> dict:
+    """Wait until every run is in a final state; their states. Fails early if a worker dies, with their logs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = {run_id: client.read_flow_run(uuid.UUID(run_id)).state for run_id in run_ids}
+        if all(state is not None and state.is_final() for state in states.values()):
+            return states
+        if time.monotonic() > deadline or not all(worker.alive() for worker in workers):
+            logs = "\n\n".join(f"--- worker {w.name}\n{w.tail(60)}" for w in workers)
+            named = {run_id: state.name if state else None for run_id, state in states.items()}
+            raise AssertionError(f"runs not finished after {timeout:.0f} s: {named}\n{logs}")
+        time.sleep(0.5)
+
+
+def state_history(client, run_id: str) -> list:
+    """The run's states, oldest first."""
+    return sorted(client.read_flow_run_states(uuid.UUID(run_id)), key=lambda state: state.timestamp)
+
+
+def ran_by(workers: list[ManagedProcess], run_id: str) -> list[str]:
+    """Names of the workers that started the run: they submitted it and the server did not abort that.
+
+    Two workers often both pick up one scheduled run; the server lets one move it to Pending and answers
+    the other with an abort (or, with the deployment's slot taken, AwaitingConcurrencySlot).
+    """
+    names = []
+    for worker in workers:
+        log = worker.output()
+        if log.count(f"submitting flow run '{run_id}'") > log.count(f"Aborted submission of flow run '{run_id}'"):
+            names.append(worker.name)
+    return names
+
+
+def partitioned_project(project_file: Path, deployment: str, count: int, directory: Path) -> Path:
+    """A prefect.yaml beside ``project_file`` with ``deployment`` split into ``<name>-p<k>`` (``partition: k/count``)."""
+    project = yaml.safe_load(project_file.read_text())
+    source = next(d for d in project["deployments"] if d["name"] == deployment)
+    project["deployments"] = [
+        {**source, "name": f"{deployment}-p{k}", "parameters": {**source["parameters"], "partition": f"{k}/{count}"}}
+        for k in range(count)
+    ]
+    project.pop("definitions", None)  # its anchors are already resolved into each deployment
+    path = directory / f"prefect-{deployment}-{count}-partitions.yaml"
+    path.write_text(json.dumps(project, default=str))  # JSON is YAML
+    return path
