@@ -14,9 +14,10 @@ Every HTTP call is counted by the connector's own ``CallCounter``. A transparent
 wrapper around the real connector files each call under the verb that made it:
 ``pull`` (pull_changes), ``re-read`` (fetch_tickets: the escalating tickets' full
 history for the handoff note, conflict re-reads) and ``write`` (apply); calls made
-outside them (client set-up) are ``set-up``. Figures per 1,000 changed tickets use
-the distinct tickets the pull returned (an echo of a write made earlier in the same
-run is pulled again but counted once).
+outside them (client set-up) are ``set-up``. *Changed* tickets are the distinct pulled
+tickets newer than the store held before the run (the pipeline's duplicate rule): an
+echo of a write earlier in the same run counts once, an unchanged ticket that an
+overlap window pulls again not at all.
 
 * **Lower bound** = ⌈changed / largest page⌉ + ⌈tickets written / largest batch⌉ (see LIMITS).
 * **Naive** (computed) = ⌈changed / largest page⌉ list calls + ``reads`` per changed ticket
@@ -93,11 +94,12 @@ class MeteredConnector:
     Only observes: every attribute and verb is the wrapped connector's own.
     """
 
-    def __init__(self, inner):
+    def __init__(self, inner, known: dict[str, datetime] | None = None):
         self._inner = inner
+        self._known = known or {}  # ticket id -> updated_at the store held before the run
         self.phases: dict[str, Counter[str]] = {p: Counter() for p in PHASES[:3]}
         self.pulled_ids: set[str] = set()
-        self.pulled_records = 0
+        self.changed_ids: set[str] = set()
         self.raw_records = 0
         self.pages = 0
         self.plans: list = []
@@ -121,10 +123,13 @@ class MeteredConnector:
             if page is None:
                 return
             self.pages += 1
-            self.pulled_records += len(page.tickets) + len(page.quarantined)
             self.raw_records += page.raw_count
             self.pulled_ids.update(t.id for t in page.tickets)
             self.pulled_ids.update(q.ticket_id for q in page.quarantined)
+            # Changed = newer than what the store held (the pipeline's duplicate rule); overlap re-reads are not.
+            self.changed_ids.update(t.id for t in page.tickets
+                                    if t.id not in self._known or t.updated_at > self._known[t.id])
+            self.changed_ids.update(q.ticket_id for q in page.quarantined)
             yield page
 
     def fetch_tickets(self, ids: Sequence[str], *, full_history: bool = False):
@@ -143,8 +148,8 @@ class RunFigures:
 
     system: str
     label: str
-    changed_ids: frozenset[str]  # distinct tickets the pull returned
-    pulled_records: int  # records the pull handed on (echoes of this run's own writes come again)
+    changed_ids: frozenset[str]  # distinct pulled tickets newer than the store held before the run
+    pulled_ids: frozenset[str]  # distinct tickets the pull returned (overlap re-reads included)
     raw_records: int  # records the API returned, before the connector's de-duplication (overlap windows)
     pages: int
     written_ids: frozenset[str]  # distinct tickets with a plan pushed
@@ -204,7 +209,9 @@ def tickets_for(system: str, changed: int) -> int:
 
 def measured_run(ctx: SyncContext, label: str, now: datetime, limits: Limits) -> RunFigures:
     """Run one sync on ``ctx`` with its connector metered; the run's figures."""
-    metered = MeteredConnector(ctx.connector)
+    with ctx.store.transaction() as tx:
+        known = {r.ticket_id: r.updated_at for r in tx.ticket_records(ctx.system)}
+    metered = MeteredConnector(ctx.connector, known)
     at_build = ctx.connector.calls.by_endpoint()  # calls made while the context was built (Jira's GET myself)
     sf_before = ctx.accounts.calls.by_endpoint()
     ctx.connector = metered
@@ -215,8 +222,9 @@ def measured_run(ctx: SyncContext, label: str, now: datetime, limits: Limits) ->
     outside = calls_between(at_build, metered.calls.by_endpoint()) - sum(calls.values(), Counter())
     calls["set-up"] = outside + Counter(at_build)
     return RunFigures(
-        system=ctx.system.value, label=label, changed_ids=frozenset(metered.pulled_ids),
-        pulled_records=metered.pulled_records, raw_records=metered.raw_records, pages=metered.pages,
+        system=ctx.system.value, label=label, changed_ids=frozenset(metered.changed_ids),
+        pulled_ids=frozenset(metered.pulled_ids),
+        raw_records=metered.raw_records, pages=metered.pages,
         written_ids=frozenset(p.ticket_id for p in metered.plans), plans=len(metered.plans),
         actions=sum(len(p.actions) for p in metered.plans), escalated=summary.escalated, proposed=summary.proposed,
         time_based=summary.time_based, quarantined=len(summary.quarantined), seconds=seconds, calls=calls,
@@ -255,19 +263,15 @@ def touch(admin: SandboxAdmin, system: str, settings: Settings, share: float, se
     with Store.open(settings.state_url) as store, store.transaction() as tx:
         records = tx.ticket_records(System(system))
     rng = random.Random(seed)
-    open_ids = sorted(r.ticket_id for r in records if r.is_open)
-    closed_ids = sorted(r.ticket_id for r in records if not r.is_open)
-    rng.shuffle(open_ids)
-    rng.shuffle(closed_ids)
     wanted, touched = round(len(records) * share), set()
-    for ticket_id in open_ids + closed_ids:
+    for record in sorted(records, key=lambda r: (not r.is_open, rng.random())):  # open ones first, shuffled
         if len(touched) >= wanted:
             break
         try:
-            admin.human(system, ticket_id, "comment", body=HUMAN_COMMENT, public=True)
+            admin.human(system, record.ticket_id, "comment", body=HUMAN_COMMENT, public=True)
         except SandboxAdminError:  # e.g. a closed ticket that refuses comments: take the next one
             continue
-        touched.add(ticket_id)
+        touched.add(record.ticket_id)
     return frozenset(touched)
 
 
@@ -302,24 +306,25 @@ def _endpoints(counter: Counter[str]) -> str:
 
 def print_run(run: RunFigures, previous: RunFigures | None = None) -> bool:
     """Print one run's figures; True when it meets the target."""
-    lim, k = run.limits, run.per_thousand
-    print(f"\n{run.system} - {run.label}: {run.changed:,} changed tickets ({run.pulled_records:,} records handed on, "
-          f"{run.raw_records:,} returned by the API, {run.pages} pages), {run.written:,} written ({run.plans} plans, {run.actions} actions; escalated "
-          f"{run.escalated}, proposed {run.proposed}, by time {run.time_based}), {run.seconds:.1f} s")
+    lim, k, total = run.limits, run.per_thousand, run.total()
+    print(f"\n{run.system} - {run.label}: {run.changed:,} changed tickets ({len(run.pulled_ids):,} pulled, "
+          f"{run.raw_records:,} records from the API in {run.pages} pages); {run.written:,} written ({run.plans} "
+          f"plans, {run.actions} actions; escalated {run.escalated}, proposed {run.proposed}, by time "
+          f"{run.time_based}); {run.seconds:.1f} s")
     if previous is not None:
-        echoes = run.changed_ids - run.touched
-        print(f"  changed = {len(run.changed_ids & run.touched):,} touched by people + {len(echoes):,} others "
-              f"({len(echoes & previous.written_ids):,} of them echoes of the first sync's writes)")
+        others = run.changed_ids - run.touched
+        print(f"  changed = {len(run.changed_ids & run.touched):,} touched by people + {len(others):,} others "
+              f"({len(others & previous.written_ids):,} of them echoes of the first sync's writes); pulled "
+              f"again unchanged (overlap window): {len(run.pulled_ids - run.changed_ids):,}")
     for phase in PHASES:
         if run.calls.get(phase):
             print(f"  {phase:<8} {run.total(phase):>6,} calls = {k(run.total(phase)):>8.1f} per 1,000: "
                   f"{_endpoints(run.calls[phase])}")
-    total = run.total()
     if run.emulator_requests is not None:
         print(f"  the emulator logged {run.emulator_requests:,} requests and writes to {len(run.emulator_written):,} "
               f"tickets (counted here: {total:,} calls, {run.written:,} tickets with a plan)")
     print(f"  helpdesk {total:>6,} calls = {k(total):>8.1f} per 1,000 (pull {k(run.total('pull')):.1f}, "
-          f"write incl. re-read and set-up {k(total - run.total('pull')):.1f})")
+          f"re-read + write + set-up {k(total - run.total('pull')):.1f})")
     print(f"  lower bound {run.lower_bound:,} = {k(run.lower_bound):.1f} per 1,000: ceil({run.changed}/{lim.page}) "
           f"pulls + ceil({run.written}/{lim.batch}) writes = {run.pull_bound} + {run.write_bound}")
     print(f"  naive {run.naive:,} = {k(run.naive):.1f} per 1,000: ceil({run.changed}/{lim.page}) list + "
@@ -353,18 +358,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-@contextmanager
-def quiet(name: str = "deskbridge", level: int = logging.ERROR) -> Iterator[None]:
-    """Per-ticket warnings (unknown accounts, ...) would bury the figures: raise the level for the run."""
-    logger = logging.getLogger(name)
-    previous = logger.level
-    logger.setLevel(level)
-    try:
-        yield
-    finally:
-        logger.setLevel(previous)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
@@ -373,12 +366,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  ~{args.tickets:,} changed tickets per helpdesk, seed {args.seed}, {args.touch:.0%} touched by people "
           f"before the steady-state sync")
     print_limits(systems, args.servicenow_page)
-    verdicts = []
-    with quiet():
+    verdicts, logger = [], logging.getLogger("deskbridge")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # per-ticket warnings (unknown accounts, ...) would bury the figures
+    try:
         for system in systems:
             first, steady = measure_helpdesk(system, args.tickets, seed=args.seed, touch_share=args.touch,
                                              servicenow_page=args.servicenow_page)
             verdicts += [(first, print_run(first)), (steady, print_run(steady, first))]
+    finally:
+        logger.setLevel(level)
     print("\nsummary (calls per 1,000 changed tickets: measured / lower bound / naive; target <= 1.2x the bound)")
     for run, met in verdicts:
         print(f"  {run.system:<10} {run.label:<24} {run.per_thousand(run.total()):>8.1f} / "
