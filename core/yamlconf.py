@@ -115,10 +115,29 @@ def validate(located: LocatedYaml, model: type[M]) -> M:
     """Validate parsed YAML against ``model``; every problem becomes part of one ConfigError."""
     if located.data is None:
         raise ConfigError([ConfigProblem(located.file, 1, "", "file is empty; expected a mapping of keys")])
+    empty = {loc: located.problem(loc, "has no value: give it one, or remove the line to use the default")
+             for loc in _empty_values(located.data)}
     try:
-        return model.model_validate(located.data)
+        result = model.model_validate(located.data)
     except ValidationError as exc:
-        raise ConfigError(problems_from(exc, located, model)) from None
+        problems = [p for p in problems_from(exc, located, model) if p.key not in {format_loc(e) for e in empty}]
+        raise ConfigError(sorted([*empty.values(), *problems], key=lambda p: p.line or 0)) from None
+    if empty:
+        raise ConfigError(list(empty.values()))
+    return result
+
+
+def _empty_values(data: Any, loc: Loc = ()) -> list[Loc]:
+    """Keys and list items written with nothing after them.
+
+    ``escalation_flag:`` whose ``field:`` line was deleted, or a file cut off after
+    ``route:``, would otherwise read as "not set" and silently switch a feature off.
+    """
+    children = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    out: list[Loc] = []
+    for key, value in children:
+        out += [(*loc, key)] if value is None else _empty_values(value, (*loc, key))
+    return out
 
 
 def load_model(path: Path, model: type[M], display_name: str | None = None) -> M:
