@@ -81,8 +81,11 @@ def _check_product_areas(doc: LocatedYaml, mapping, shared: SharedDefinitions) -
 def _check_native_statuses(doc: LocatedYaml, mapping: ZendeskMapping | JiraMapping) -> list[ConfigProblem]:
     if mapping.native_statuses is None:
         return []
-    problems = []
+    problems, seen = [], set()
     for index, native in enumerate(mapping.native_statuses):
+        if native in seen:
+            problems.append(doc.problem(("native_statuses", index), f"{native!r} is listed more than once"))
+        seen.add(native)
         if native not in mapping.status_map:
             problems.append(doc.problem(("native_statuses", index),
                                         f"{native!r} has no entry in status_map; map it to one of: "
@@ -99,8 +102,33 @@ def _helpdesk_common(doc: LocatedYaml, mapping, shared: SharedDefinitions) -> li
     return _check_groups(doc, mapping.groups, shared) + _check_product_areas(doc, mapping, shared)
 
 
+ZENDESK_PRIORITIES = ("low", "normal", "high", "urgent")  # fixed by Zendesk: an instance cannot add or rename one
+
+
 def check_zendesk(doc: LocatedYaml, mapping: ZendeskMapping, shared: SharedDefinitions) -> list[ConfigProblem]:
-    return _check_native_statuses(doc, mapping) + _helpdesk_common(doc, mapping, shared)
+    problems = _check_native_statuses(doc, mapping) + _helpdesk_common(doc, mapping, shared)
+    for native in mapping.priority_map:
+        if native not in ZENDESK_PRIORITIES:
+            problems.append(doc.problem(("priority_map", native), f"{native!r} is not a Zendesk priority"
+                                        f"{_hint(native, ZENDESK_PRIORITIES)} ({', '.join(ZENDESK_PRIORITIES)})"))
+    missing = [p for p in ZENDESK_PRIORITIES if p not in mapping.priority_map]
+    if missing:
+        problems.append(doc.problem(("priority_map",), f"no entry for {', '.join(missing)}: every Zendesk priority "
+                                    "needs one, or its tickets would be quarantined"))
+    return problems + _zendesk_ids(doc, mapping)
+
+
+def _zendesk_ids(doc: LocatedYaml, mapping: ZendeskMapping) -> list[ConfigProblem]:
+    """Zendesk group and ticket field ids are numbers (360000001); text there is a typo, not an id."""
+    f = mapping.fields
+    refs = {("groups", name): native for name, native in mapping.groups.items()}
+    refs |= {("fields", name, "field"): ref.field for name, ref in (
+        ("product_area", f.product_area), ("escalation_flag", f.escalation_flag),
+        ("customer_escalation_request", f.customer_escalation_request),
+        ("salesforce_account_id", f.salesforce_account_id)) if ref is not None}
+    refs |= {("fields", "extra", name): native for name, native in f.extra.items()}
+    return [doc.problem(loc, f"{native!r} is not a Zendesk id (digits, e.g. 360000001)")
+            for loc, native in refs.items() if not native.isdigit()]
 
 
 def check_jira(doc: LocatedYaml, mapping: JiraMapping, shared: SharedDefinitions) -> list[ConfigProblem]:
