@@ -6,9 +6,10 @@ and a fresh state store; :func:`flows.pipeline.run_sync` runs on a context built
 
 * **first sync of a backlog**: nothing stored yet, a 90-day look-back, so every
   seeded ticket is pulled. The seeded tickets carry old breaches, so many escalate.
-* **steady state**: people add a comment (admin API human action) to ``--touch``
-  (10 %) of the helpdesk's tickets, open ones first, the clock moves 2 minutes, and the
-  second sync runs. It pulls the touched tickets and the echoes of the first sync's writes.
+* **steady state**: a minute after the first sync, people add a comment (admin API
+  human action) to ``--touch`` (10 %) of the helpdesk's tickets, open ones first; a
+  minute later (2 minutes after the first) the second sync runs. It pulls the touched
+  tickets and the echoes of the first sync's writes.
 
 Every HTTP call is counted by the connector's own ``CallCounter``. A transparent
 wrapper around the real connector files each call under the verb that made it:
@@ -288,8 +289,9 @@ def measure_helpdesk(system: str, changed: int, *, seed: int = 7, touch_share: f
         try:
             admin.advance(2)  # exports hold back the current second
             first = sync_once(system, settings, admin, "first sync of a backlog", servicenow_page)
+            admin.advance(60)  # people act a minute after the run, not in the very second of its writes
             touched = touch(admin, system, settings, touch_share, seed)
-            admin.advance(120)
+            admin.advance(60)
             steady = sync_once(system, settings, admin, "steady state", servicenow_page)
             steady.touched = touched
         finally:
