@@ -160,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
             runs = ", ".join(f"{s:.1f}" for s in result.run_seconds)
             print(f"{workers} worker(s): {result.runs} runs, {result.tickets} tickets decided "
-                  f"({result.evaluated} evaluations, {result.pulled} pulled, {result.writes} writes) in {result.seconds:.1f} s "
-                  f"= {result.per_second:.1f} tickets/s; each run Running->Completed: {runs} s", flush=True)  # fmt: skip
+                  f"({result.evaluated} evaluations, {result.pulled} pulled, {result.writes} writes) "
+                  f"in {result.seconds:.1f} s = {result.per_second:.1f} tickets/s; "
+                  f"each run Running->Completed: {runs} s", flush=True)  # fmt: skip
     base = results[0]
     for result in results[1:]:
         print(f"speed-up {result.workers} vs {base.workers} worker(s): {result.per_second / base.per_second:.2f}x")

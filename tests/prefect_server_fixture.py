@@ -162,7 +162,8 @@ class PrefectServer:
             text=True, timeout=timeout,
         )  # fmt: skip
         if result.returncode != 0:
-            raise RuntimeError(f"prefect {' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+            output = result.stdout + result.stderr
+            raise RuntimeError(f"prefect {' '.join(args)} failed ({result.returncode}):\n{output}")
         return result.stdout
 
     def start_worker(
@@ -260,7 +261,8 @@ def prefect_server(postgres_server, tmp_path_factory: pytest.TempPathFactory) ->
     postgres_server.admin(f'CREATE DATABASE "{database}"')
     root = tmp_path_factory.mktemp("prefect-server")
     try:
-        with running_prefect_server(asyncpg_url(postgres_server.socket_dir, postgres_server.port, database), root) as server:
+        url = asyncpg_url(postgres_server.socket_dir, postgres_server.port, database)
+        with running_prefect_server(url, root) as server:
             yield server
     finally:
         postgres_server.admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -309,7 +311,7 @@ def ran_by(workers: list[ManagedProcess], run_id: str) -> list[str]:
 
 
 def partitioned_project(project_file: Path, deployment: str, count: int, directory: Path) -> Path:
-    """A prefect.yaml beside ``project_file`` with ``deployment`` split into ``<name>-p<k>`` (``partition: k/count``)."""
+    """A prefect.yaml with ``deployment`` split into ``<name>-p<k>`` deployments (``partition: k/count``)."""
     project = yaml.safe_load(project_file.read_text())
     source = next(d for d in project["deployments"] if d["name"] == deployment)
     project["deployments"] = [

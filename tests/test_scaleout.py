@@ -206,4 +206,4 @@ def test_two_runs_of_one_deployment_never_overlap(stack):
     )
     assert a_end <= b_start, f"runs overlapped: {a_states} {a_start}..{a_end} vs {b_states} {b_start}..{b_end}"
     assert len(_notes(stack.admin.view("jira", ticket))) == 1
-    print(f"jira runs: {a_states} {a_start:%H:%M:%S.%f}..{a_end:%H:%M:%S.%f}; {b_states} {b_start:%H:%M:%S.%f}..{b_end:%H:%M:%S.%f}")
+    print(f"jira runs: {a_states} {a_start:%T.%f}..{a_end:%T.%f}; {b_states} {b_start:%T.%f}..{b_end:%T.%f}")

@@ -140,7 +140,8 @@ def test_leftover_plans_are_pushed_only_by_the_half_that_owns_the_ticket(state_u
     crashed = _context("zendesk", state_url, now, WHOLE)  # a run that died between commit and push
     try:
         fresh, _ = crashed.connector.fetch_tickets([ticket])
-        record_batch(crashed, evaluate_batch(crashed, fresh, now), now, RunSummary(run_id="crashed", system="zendesk", now=now))
+        summary = RunSummary(run_id="crashed", system="zendesk", now=now)
+        record_batch(crashed, evaluate_batch(crashed, fresh, now), now, summary)  # committed, never pushed
     finally:
         crashed.store.close()
 
