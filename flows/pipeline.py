@@ -86,8 +86,8 @@ def run_sync(ctx: SyncContext, now: datetime, run_id: str, *, step=None) -> RunS
     step(push_leftovers)(ctx, now, summary)
     seen: set[str] = set()
     for page in ctx.connector.pull_changes(summary.cursor_before, start=ctx.start):
-        step(process_page)(ctx, page, now, summary)
-        seen.update(t.id for t in page.tickets)
+        # Only tickets evaluated now count as seen: a duplicate that is due still gets its time check.
+        seen.update(step(process_page)(ctx, page, now, summary))
     step(evaluate_due)(ctx, now, summary, skip=seen)
     summary.api_calls = api_calls(ctx)
     with ctx.store.transaction() as tx:
@@ -95,8 +95,8 @@ def run_sync(ctx: SyncContext, now: datetime, run_id: str, *, step=None) -> RunS
     return summary
 
 
-def process_page(ctx: SyncContext, page: Page, now: datetime, summary: RunSummary) -> None:
-    """Evaluate one pulled page, commit it with its cursor, then push its plans."""
+def process_page(ctx: SyncContext, page: Page, now: datetime, summary: RunSummary) -> set[str]:
+    """Evaluate one pulled page, commit it with its cursor, then push its plans; the ids evaluated."""
     owned = [t for t in page.tickets if ctx.partition.owns(t.id)]  # all of them unless partitioned
     summary.pulled += len(owned)
     tickets = with_known_history(ctx, drop_duplicates(ctx, owned, summary))
@@ -105,6 +105,7 @@ def process_page(ctx: SyncContext, page: Page, now: datetime, summary: RunSummar
     record_batch(ctx, batch, now, summary, cursor=page.cursor, quarantined=quarantined)
     push_batch(ctx, batch, now, summary)
     summary.cursor_after = page.cursor or summary.cursor_after
+    return {item.ticket.id for item in batch}
 
 
 def drop_duplicates(ctx: SyncContext, tickets: Sequence[Ticket], summary: RunSummary) -> list[Ticket]:

@@ -139,3 +139,23 @@ def test_unusable_ticket_is_quarantined_while_the_rest_escalate_and_is_picked_up
     assert view["group"] == "tier3" and len(_notes(view)) == 1
     with Store.open(state_url) as store, store.transaction() as tx:
         assert tx.quarantined(System.servicenow) == []  # resolved once it normalized again
+
+
+def test_due_ticket_returned_unchanged_by_an_overlapping_pull_still_gets_its_time_check(
+    state_url, sandbox, sandbox_admin
+):
+    premier = next(a.id for a in sandbox.world.accounts if a.tier_value == "Premier Support")
+    ticket_id = sandbox_admin.create_ticket(
+        "servicenow", "Bulk import stuck", description="Nothing imports since 08:00.", priority="urgent",
+        account_id=premier,
+    )  # fmt: skip
+    sandbox_admin.advance(2)
+    first = _run(System.servicenow, sandbox_admin.now())
+    assert f"servicenow:{ticket_id}" not in {e["ticket"] for e in first["escalations"]}
+
+    sandbox_admin.advance(11 * 60 + 20)  # past 75% of the 15 min first-response target; nobody touched it
+    second = _run(System.servicenow, sandbox_admin.now())
+
+    assert second["duplicates"] >= 1  # ServiceNow's overlap window hands the unchanged ticket back
+    assert f"servicenow:{ticket_id}" in {e["ticket"] for e in second["escalations"]}
+    assert "sla_at_risk" in sandbox_admin.view("servicenow", ticket_id)["tags"]
