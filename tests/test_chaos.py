@@ -1,0 +1,236 @@
+"""The chaos suite: its invariant checks on hand-made facts (each must catch its violation), its seeded
+schedule, and one small real chaos run (faults, SIGKILLs, people) that must end with 0 violations.
+
+The large run is a documented command (docs/chaos.md): ``python -m chaos --rounds N --seed S --tickets T``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from chaos.config import ChaosConfig
+from chaos.facts import Expectation, Observation, Reassignment, TicketFacts
+from chaos.invariants import check, cursor, escalated, one_note, reassignment_respected, tags_kept
+from chaos.runner import run_chaos
+from chaos.schedule import FAULT_KINDS, FaultDeck, draw_faults, draw_kill
+from core.actions import AddTags, AssignGroup, CustomerMessage, InternalNote, WritePlan
+from core.decision import EscalationRecord, EscalationState
+from core.markers import ESCALATED_TAG, marker
+from core.model import System
+from core.store import DecisionRecord, OutboxEntry, OutboxStatus, TicketRecord
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+STEP, LATER = "zd-l1-0123456789abcdef0001", "zd-l2-0123456789abcdef0002"
+
+
+# -- builders for hand-made facts (real deskbridge models, no mocks) ----------------------------------
+
+
+def plan(key: str, *actions, token: str = "2026-03-02T11:00:00Z") -> WritePlan:
+    body = f"Escalated.\n{marker(key)}"
+    return WritePlan(system=System.zendesk, ticket_id="7", expected_token=token, idempotency_key=key,
+                     actions=(*actions, InternalNote(body=body)))  # fmt: skip
+
+
+def entry(step: WritePlan, status: str = "applied") -> OutboxEntry:
+    return OutboxEntry(
+        idempotency_key=step.idempotency_key, system=step.system, ticket_id=step.ticket_id, plan=step,
+        status=OutboxStatus(status), attempts=1, created_at=NOW, updated_at=NOW, detail=None,
+    )  # fmt: skip
+
+
+def decided(key: str, *rules: str, escalate: bool = True) -> DecisionRecord:
+    reasons = [{"code": f"breached:{r}", "rule_id": r, "text": r} for r in rules]
+    return DecisionRecord(system=System.zendesk, ticket_id="7", evaluated_at=NOW, policy_version="1",
+                          policy_hash="h", escalate=escalate, rule_ids=rules, reasons=reasons, idempotency_key=key)
+
+
+def remembered(*rules: str, routed: str | None = None) -> EscalationState:
+    records = {r: EscalationRecord(rule_id=r, codes=(f"breached:{r}",), first_at=NOW, last_at=NOW) for r in rules}
+    return EscalationState(level=1, escalations=records, routed_group=routed, last_escalated_at=NOW)
+
+
+def note(key: str, public: bool = False) -> dict:
+    return {"public": public, "body": f"Escalated.\n{marker(key)}", "author_email": "api@acme.test", "at": ""}
+
+
+def ticket(*, tags=(), group="l1", comments=(), outbox=(), decisions=(), state=None, **kw) -> TicketFacts:
+    view = {"id": "7", "status": "open", "group": group, "assignee": None, "tags": list(tags),
+            "token": "2026-03-02T11:00:00Z", "updated_at": "2026-03-02T11:00:00+00:00", "comments": list(comments)}
+    return TicketFacts("zendesk", "7", view, outbox=list(outbox), decisions=list(decisions), state=state, **kw)
+
+
+def stored(updated_at: datetime) -> TicketRecord:
+    """What the state store keeps of ticket 7, last evaluated at version ``updated_at``."""
+    return TicketRecord(
+        system=System.zendesk, ticket_id="7", key="7", status="open", priority="normal", tier=None, segment=None,
+        account_id=None, group_id=None, group_name=None, product_area=None, created_at=NOW, updated_at=updated_at,
+        solved_at=None, first_reply_at=None, reopen_count=0, reassignment_count=0, agent_reply_count=0,
+        concurrency_token="x", is_open=True, next_check_at=None, first_escalated_at=None, breach_times={},
+        first_seen_at=NOW, last_seen_at=NOW,
+    )  # fmt: skip
+
+
+def write(seq: int, kind: str, actor: str, **detail) -> dict:
+    return {"seq": seq, "system": "zendesk", "ticket_id": "7", "kind": kind, "actor": actor, "at": "", "detail": detail}
+
+
+def escalated_ticket(**kw) -> TicketFacts:
+    """A ticket escalated once, cleanly: tags, group tier2, one note, one landed step."""
+    step = plan(STEP, AssignGroup(group="tier2"), AddTags(tags=(ESCALATED_TAG, "sla_breached")))
+    defaults = dict(tags=(ESCALATED_TAG, "sla_breached"), group="tier2", comments=[note(STEP)], outbox=[entry(step)],
+                    decisions=[decided(STEP, "sla_breached")], state=remembered("sla_breached", routed="tier2"),
+                    expected=Expectation({"sla_breached": ("sla_breached",)}),
+                    record=stored(datetime(2026, 3, 2, 11, tzinfo=UTC)))  # fmt: skip
+    return ticket(**(defaults | kw))
+
+
+# -- the invariants catch what they promise to catch -------------------------------------------------
+
+
+def test_a_clean_escalation_passes_every_check():
+    facts = escalated_ticket()
+    writes = [write(1, "comment", "api", body=note(STEP)["body"]), write(2, "group", "api", to="tier2")]
+    observation = Observation(NOW, NOW, [facts], writes)
+    assert check(observation) == []
+
+
+def test_escalated_catches_a_firing_rule_deskbridge_never_acted_on():
+    facts = ticket(expected=Expectation({"critical_keywords": ("critical_keyword",)}))
+    found = escalated(facts, [])
+    assert any("never escalated it for that rule" in v.detail for v in found)
+    assert any("critical_keyword" in v.detail and "not on the ticket" in v.detail for v in found)
+
+
+def test_escalated_catches_an_escalation_remembered_but_never_landed_and_a_pending_step():
+    step = plan(STEP, AddTags(tags=(ESCALATED_TAG,)))
+    facts = escalated_ticket(outbox=[entry(step, "failed"), entry(plan(LATER), "pending")], comments=[])
+    details = [v.detail for v in escalated(facts, [])]
+    assert any("remembers escalating for sla_breached" in d for d in details)
+    assert any(f"step {LATER} is still pending" in d for d in details)
+
+
+def test_escalated_catches_routing_that_never_reached_the_helpdesk_but_not_a_person_moving_it_later():
+    facts = escalated_ticket(group="l1")
+    assert any("remembers routing to tier2" in v.detail for v in escalated(facts, []))
+    moved_back = [write(1, "group", "api", to="tier2"), write(2, "group", "human", to="l1")]
+    assert escalated(facts, moved_back) == []
+
+
+def test_one_note_catches_duplicates_a_missing_note_and_an_unknown_marker():
+    message_step = plan(STEP, CustomerMessage(body=f"We are on it. {marker(STEP)}"))
+    twice = escalated_ticket(comments=[note(STEP), note(STEP), note(STEP, public=True), note(STEP, public=True)],
+                             outbox=[entry(message_step)])  # fmt: skip
+    details = [v.detail for v in one_note(twice)]
+    assert f"step {STEP}: 2 internal notes" in details and f"step {STEP}: 2 customer messages" in details
+    missing = escalated_ticket(comments=[])
+    assert [v.detail for v in one_note(missing)] == [f"step {STEP} is recorded as applied but its note is missing"]
+    stray = escalated_ticket(comments=[note(STEP), note(LATER)])
+    assert [v.detail for v in one_note(stray)] == [f"marker {LATER} is in the helpdesk but was never in the outbox"]
+
+
+def test_tags_kept_catches_removals_but_lets_people_remove_their_own_tags():
+    facts = ticket(tags=["vip"])
+    writes = [write(1, "tags_added", "human", tags=["vip", "billing_dispute"]),
+              write(2, "tags_removed", "api", tags=["billing_dispute"])]  # fmt: skip
+    details = [v.detail for v in tags_kept(facts, writes, baseline={"seeded"})]
+    assert any("deskbridge removed tags ['billing_dispute']" in d for d in details)
+    assert any("['billing_dispute', 'seeded']" in d for d in details)
+    by_people = [write(1, "tags_added", "human", tags=["vip", "x"]), write(2, "tags_removed", "human", tags=["x"])]
+    assert tags_kept(facts, by_people, baseline=set()) == []
+
+
+def test_reassignment_allows_a_first_escalation_from_where_the_person_put_the_ticket():
+    step = plan(STEP, AssignGroup(group="management"), token="2026-03-02T11:00:05Z")
+    facts = ticket(outbox=[entry(step)], decisions=[decided(STEP, "sla_breached")])
+    person = Reassignment("zendesk", "7", token="2026-03-02T11:00:05Z", since=0, until=1)
+    writes = [write(1, "group", "human", to="tier3"), write(2, "comment", "api", body=note(STEP)["body"]),
+              write(3, "group", "api", to="management")]  # fmt: skip
+    assert reassignment_respected(facts, writes, [person]) == []
+
+
+def test_reassignment_catches_a_stale_plan_and_a_reroute_right_after_the_person():
+    first = plan(STEP, AssignGroup(group="tier2"), token="2026-03-02T10:00:00Z")
+    second = plan(LATER, AssignGroup(group="tier3"), token="2026-03-02T11:00:05Z")
+    facts = ticket(outbox=[entry(first), entry(second)],
+                   decisions=[decided(STEP, "sla_at_risk"), decided(LATER, "sla_breached")])  # fmt: skip
+    person = Reassignment("zendesk", "7", token="2026-03-02T11:00:05Z", since=2, until=3)
+    writes = [write(1, "comment", "api", body=note(STEP)["body"]), write(2, "group", "api", to="tier2"),
+              write(3, "group", "human", to="billing"),
+              write(4, "comment", "api", body=note(LATER)["body"]), write(5, "group", "api", to="tier3")]  # fmt: skip
+    found = reassignment_respected(facts, writes, [person])
+    assert [v.detail.split(", ")[-1] for v in found] == [f"in the first escalation step after it ({LATER})"]
+
+    stale = plan(LATER, AssignGroup(group="tier3"), token="2026-03-02T11:00:00Z")
+    facts.outbox = [entry(first), entry(stale)]
+    assert "planned on version 2026-03-02T11:00:00Z" in reassignment_respected(facts, writes, [person])[0].detail
+
+    facts.outbox = [entry(first)]  # a routing write no landed step accounts for
+    assert "outside any escalation step" in reassignment_respected(facts, writes, [person])[0].detail
+
+
+def test_reassignment_allows_routing_again_after_a_step_that_left_the_person_alone():
+    first = plan(STEP, AssignGroup(group="tier2"))
+    quiet = plan("zd-l1-0123456789abcdef0003", AddTags(tags=("sla_breached",)))
+    again = plan(LATER, AssignGroup(group="tier3"), token="2026-03-02T13:00:00Z")
+    facts = ticket(outbox=[entry(first), entry(quiet), entry(again)],
+                   decisions=[decided(STEP, "a"), decided(quiet.idempotency_key, "b"), decided(LATER, "c")])
+    person = Reassignment("zendesk", "7", token="2026-03-02T11:00:05Z", since=2, until=3)
+    writes = [write(1, "comment", "api", body=note(STEP)["body"]), write(2, "group", "api", to="tier2"),
+              write(3, "group", "human", to="billing"),
+              write(4, "comment", "api", body=note(quiet.idempotency_key)["body"]),
+              write(5, "comment", "api", body=note(LATER)["body"]), write(6, "group", "api", to="tier3")]  # fmt: skip
+    assert reassignment_respected(facts, writes, [person]) == []
+
+
+def test_cursor_catches_an_update_deskbridge_never_evaluated_but_ignores_tickets_outside_the_window():
+    older = stored(datetime(2026, 3, 2, 10, tzinfo=UTC))
+    assert "last evaluated the version of 2026-03-02T10:00:00+00:00" in cursor(ticket(record=older))[0].detail
+    assert cursor(ticket(record=stored(datetime(2026, 3, 2, 11, tzinfo=UTC)))) == []
+    assert "never evaluated" in cursor(ticket())[0].detail
+    assert cursor(ticket(in_window=False)) == []
+
+
+# -- the seeded schedule -----------------------------------------------------------------------------
+
+
+def test_every_fault_kind_is_dealt_within_two_rounds_of_three_and_the_schedule_repeats_with_the_seed():
+    for seed in range(20):
+        deck = FaultDeck(random.Random(seed))
+        assert sorted(deck.deal(3) + deck.deal(3)) == sorted(FAULT_KINDS)
+
+    def schedule(seed):
+        rng = random.Random(seed)
+        return draw_faults(rng, list(FAULT_KINDS), ("zendesk", "jira")), [draw_kill(rng, "jira") for _ in range(5)]
+
+    assert schedule(4) == schedule(4) and schedule(4) != schedule(5)
+    faults, _ = schedule(4)
+    assert {f.kind for f in faults} == set(FAULT_KINDS)
+    assert all(f.retry_after == 1 for f in faults if f.kind == "429")
+
+
+# -- one real, small chaos run ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_small_chaos_run_ends_with_no_violation(tmp_path, capsys):
+    config = ChaosConfig(rounds=2, seed=11, tickets=24, kill_rate=0.5, humans_between=4, humans_during=1,
+                         new_tickets=2, workdir=tmp_path)  # fmt: skip
+    report = run_chaos(config, log=lambda line: None)
+
+    assert [str(v) for v in report.violations] == []
+    runs = report.runs
+    assert len(runs) >= 6 and report.kills >= 1
+    assert all(r.ok or r.killed or r.error for r in runs)
+    assert all(not r.timed_out for r in runs)
+    assert all(any(r.restart and r.system == k.system for r in runs) for k in runs if k.killed)
+    dealt = Counter(line.split(" on ")[0] for rnd in report.rounds for line in rnd.faults)
+    assert set(dealt) == set(FAULT_KINDS) and sum(report.injected.values()) > 0
+    assert sum(report.humans.values()) > 0
+    assert all(rnd.tickets_checked > 0 and rnd.expected_escalations > 0 for rnd in report.rounds)
+    assert (tmp_path / "writes.json").is_file()
+
