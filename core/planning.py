@@ -9,13 +9,14 @@ helpdesk with the note so a replay is recognised.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from core.actions import AssignGroup, AssignOwner, CustomerMessage, InternalNote, WritePlan
+from core.actions import AddTags, AssignGroup, AssignOwner, CustomerMessage, InternalNote, RaisePriority, WritePlan
 from core.decision import Decision, EscalationState
 from core.model import Account, HistoryEvent, Ticket
 from core.notes import CustomerContext, NoteRenderer, OtherEscalation, SlaLine, note_context
 from core.policy import Policy
+from core.routing import human_reassignment_since
 from core.sla import ClockState
 from core.store.keys import idempotency_key, time_bucket
 
@@ -92,3 +93,30 @@ def respect_reassignment(decision: Decision, prior: EscalationState, event: Hist
         update={"actions": actions, "skipped_because": (*decision.skipped_because, why), "new_state": state,
                 "level": prior.level, "explanation": f"{decision.explanation} Not reassigned: {why}."}
     )  # fmt: skip
+
+
+def rebase_plan(plan: WritePlan, ticket: Ticket, planned_at: datetime) -> WritePlan:
+    """The same step (key, note, customer message) against a fresh read, after a leftover push met a conflict.
+
+    A leftover's decision is already recorded (the escalation state counts it), so
+    it is not decided again: only what is still missing is written, on the fresh
+    token. Tags already there, a priority already as high, routing already in
+    place are dropped; so is routing when a person reassigned the ticket after
+    the plan was made. Notes and messages stay: their marker keeps them to one.
+    """
+    person = human_reassignment_since(ticket, planned_at)
+    kept = []
+    for action in plan.actions:
+        if isinstance(action, AddTags):
+            missing = tuple(tag for tag in action.tags if tag not in ticket.tags)
+            if missing:
+                kept.append(AddTags(tags=missing))
+        elif isinstance(action, RaisePriority):
+            if action.priority.rank > ticket.priority.rank:
+                kept.append(action)
+        elif isinstance(action, AssignGroup | AssignOwner):
+            if person is None and not (isinstance(action, AssignGroup) and action.group == ticket.group):
+                kept.append(action)
+        else:
+            kept.append(action)
+    return plan.model_copy(update={"actions": tuple(kept), "expected_token": ticket.concurrency_token})

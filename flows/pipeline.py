@@ -29,12 +29,12 @@ from core.decision import Decision, EscalationState
 from core.history import merge_history
 from core.model import Account, Ticket
 from core.notes import NoteRenderer
-from core.planning import needs_write, plan_for, respect_reassignment
+from core.planning import needs_write, plan_for, rebase_plan, respect_reassignment
 from core.routing import human_reassignment_since
 from core.policy import Policy
 from core.rules import evaluate
 from core.store import Store
-from core.store.records import DecisionRecord, OutboxStatus
+from core.store.records import DecisionRecord, OutboxEntry, OutboxStatus
 from flows.partition import WHOLE, Partition
 from flows.summary import RunSummary
 
@@ -260,7 +260,7 @@ def push_batch(ctx: SyncContext, batch: list[Evaluated], now: datetime, summary:
     record_batch(ctx, again, now, summary, quarantined=quarantined)
     final = [e.plan for e in again if e.plan is not None]
     if final:
-        _push(ctx, final, summary)  # a second conflict waits for the next run, from the outbox
+        _push_or_keep(ctx, final, summary)  # a second conflict waits for the next run, from the outbox
 
 
 def push_leftovers(ctx: SyncContext, now: datetime, summary: RunSummary) -> None:
@@ -269,7 +269,43 @@ def push_leftovers(ctx: SyncContext, now: datetime, summary: RunSummary) -> None
         pending = [e for e in tx.outbox_pending(ctx.system) if ctx.partition.owns(e.ticket_id)]
     if pending:
         log.info("%s: pushing %d outbox entries left by an earlier run", ctx.system.value, len(pending))
-        _push(ctx, [entry.plan for entry in pending], summary)
+        results = _push(ctx, [entry.plan for entry in pending], summary)
+        stale = {r.idempotency_key for r in results if r.outcome is WriteOutcome.conflict}
+        if stale:
+            _rebase_and_push(ctx, [e for e in pending if e.idempotency_key in stale], summary)
+
+
+def _rebase_and_push(ctx: SyncContext, entries: list[OutboxEntry], summary: RunSummary) -> None:
+    """Leftovers that met a conflict (a person's edit, or the step's own half-landed write, e.g. Jira's
+    field PUT without its note POST): their escalation is already recorded, so the same steps are pushed
+    again on a fresh read with only what is still missing (:func:`core.planning.rebase_plan`)."""
+    try:
+        fresh, _quarantined = ctx.connector.fetch_tickets([e.ticket_id for e in entries], full_history=True)
+    except Exception:
+        _keep_owed(ctx, [e.plan for e in entries])  # still owed: the next run tries again
+        raise
+    by_id = {t.id: t for t in fresh}
+    plans = [rebase_plan(e.plan, by_id[e.ticket_id], e.created_at) if e.ticket_id in by_id else e.plan
+             for e in entries]  # fmt: skip
+    _keep_owed(ctx, plans)
+    summary.replanned += len(plans)
+    _push_or_keep(ctx, plans, summary)
+
+
+def _push_or_keep(ctx: SyncContext, plans: list[WritePlan], summary: RunSummary) -> None:
+    """Push; a step that meets a conflict again stays owed (pending) for the next run to rebase."""
+    results = _push(ctx, plans, summary)
+    again = {r.idempotency_key for r in results if r.outcome is WriteOutcome.conflict}
+    if again:
+        _keep_owed(ctx, [p for p in plans if p.idempotency_key in again])
+
+
+def _keep_owed(ctx: SyncContext, plans: list[WritePlan]) -> None:
+    """Conflicted steps whose escalation the state already counts: pending again, with these plans."""
+    with ctx.store.transaction() as tx:
+        for plan in plans:
+            tx.outbox_requeue(plan)
+
 
 
 def _push(ctx: SyncContext, plans: list[WritePlan], summary: RunSummary) -> list[WriteResult]:

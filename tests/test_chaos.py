@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -19,10 +20,12 @@ from chaos.runner import run_chaos
 from chaos.schedule import FAULT_KINDS, FaultDeck, draw_faults, draw_kill
 from core.actions import AddTags, AssignGroup, CustomerMessage, InternalNote, WritePlan
 from core.decision import EscalationRecord, EscalationState
-from core.markers import ESCALATED_TAG, marker
+from core.errors import DeskbridgeError
+from core.markers import ESCALATED_TAG, find_markers, marker
 from core.model import System
 from core.store import DecisionRecord, OutboxEntry, OutboxStatus, TicketRecord
 
+ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 STEP, LATER = "zd-l1-0123456789abcdef0001", "zd-l2-0123456789abcdef0002"
 
@@ -234,3 +237,92 @@ def test_small_chaos_run_ends_with_no_violation(tmp_path, capsys):
     assert all(rnd.tickets_checked > 0 and rnd.expected_escalations > 0 for rnd in report.rounds)
     assert (tmp_path / "writes.json").is_file()
 
+
+# -- regressions the chaos suite found in flows/pipeline.py -----------------------------------------
+
+
+@pytest.fixture
+def sync_once(sandbox, sandbox_admin, clean_faults, tmp_path, monkeypatch):
+    """One in-process sync of a helpdesk on a fresh state store, with a small retry budget."""
+    from core.settings import load_settings
+    from flows.pipeline import run_sync
+    from flows.wiring import build_context
+
+    monkeypatch.setenv("DESKBRIDGE_STATE_URL", f"sqlite:///{tmp_path / 'state.db'}")
+    monkeypatch.setenv("DESKBRIDGE_MAPPING_DIR", str(ROOT / "mapping"))
+    monkeypatch.setenv("DESKBRIDGE_RETRY_MAX_WAIT_SECONDS", "1")
+    monkeypatch.setenv("DESKBRIDGE_RETRY_MAX_ATTEMPTS", "2")
+
+    def sync(system: str):
+        sandbox_admin.advance(2)  # exports hold back the current second
+        now = sandbox_admin.now()
+        ctx = build_context(System(system), load_settings(), now)
+        try:
+            return run_sync(ctx, now, f"test-{now:%H%M%S}-{system}")
+        finally:
+            ctx.store.close()
+
+    return sync
+
+
+def _markers(view: dict, public: bool) -> list[str]:
+    return [k for c in view["comments"] if c["public"] == public for k in find_markers(c["body"])]
+
+
+def test_jira_step_whose_fields_landed_but_note_did_not_is_completed_by_the_next_run(sync_once, sandbox_admin):
+    """Found by ``python -m chaos --seed 2 --kill-rate 1``: killed between Jira's field PUT and note POST, the
+    restart's leftover push met its own PUT as a conflict, and the note never came (the state said escalated)."""
+    standard = next(a["Id"] for a in sandbox_admin.accounts() if a["Support_Tier__c"] == "Standard Support")
+    issue = sandbox_admin.create_ticket("jira", "Invoices of another tenant", description="This is a data leak.",
+                                        account_id=standard)  # fmt: skip
+    sandbox_admin.add_fault("5xx", system="jira", method="POST", path=rf"/issue/{issue}/comment$", count=10,
+                            status=503)  # fmt: skip
+    with pytest.raises(DeskbridgeError):
+        sync_once("jira")  # the PUT lands, every note POST fails: the run stops with the step pending
+    half = sandbox_admin.view("jira", issue)
+    assert half["group"] == "security" and not _markers(half, public=False)
+
+    sandbox_admin.clear_faults()
+    sync_once("jira")
+    sync_once("jira")  # and a run after that changes nothing
+
+    view = sandbox_admin.view("jira", issue)
+    notes = _markers(view, public=False)
+    assert len(notes) == 1 and view["group"] == "security"
+    assert {"critical_keyword", ESCALATED_TAG} <= set(view["tags"])
+
+
+def test_step_that_conflicts_twice_in_one_run_lands_in_the_next(sync_once, sandbox_admin):
+    """Found by the chaos suite's conflict faults: a second conflict left the outbox entry at ``conflict``
+    (never pushed again) while the state said escalated, so the escalation never reached the helpdesk."""
+    ticket_id = sandbox_admin.create_ticket("zendesk", "Whole region down", description="An outage of the EU region.")
+    sandbox_admin.add_fault("conflict", system="zendesk", method="PUT", path="update_many", count=2)
+    first = sync_once("zendesk")
+    assert first.replanned >= 1
+    sandbox_admin.clear_faults()
+    sync_once("zendesk")
+
+    view = sandbox_admin.view("zendesk", ticket_id)
+    assert len(_markers(view, public=False)) == 1
+    assert view["group"] == "tier3" and {"critical_keyword", ESCALATED_TAG, "human_edit"} <= set(view["tags"])
+
+
+def test_rebase_writes_only_what_is_missing_and_keeps_a_later_reassignment():
+    from engine_builders import T0, at, reassigned
+    from engine_builders import ticket as engine_ticket
+
+    from core.actions import RaisePriority
+    from core.planning import rebase_plan
+
+    step = plan(STEP, AssignGroup(group="tier2"), AddTags(tags=(ESCALATED_TAG, "sla_breached")),
+                RaisePriority(priority="high"), token="t1")  # fmt: skip
+    half_landed = engine_ticket(group="tier2", tags=(ESCALATED_TAG,), priority="high", concurrency_token="t2",
+                                history=(reassigned(at(5), "tier2", by_deskbridge=True),))  # fmt: skip
+    rebased = rebase_plan(step, half_landed, planned_at=T0)
+    assert rebased.expected_token == "t2" and rebased.idempotency_key == STEP
+    assert rebased.actions == (AddTags(tags=("sla_breached",)), step.actions[-1])  # the note stays
+
+    moved = engine_ticket(group="billing", concurrency_token="t3", history=(reassigned(at(5), "billing"),))
+    assert not any(isinstance(a, AssignGroup) for a in rebase_plan(step, moved, planned_at=T0).actions)
+    untouched = engine_ticket(group="l1", concurrency_token="t1")
+    assert rebase_plan(step, untouched, planned_at=T0).actions == step.actions
