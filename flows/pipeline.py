@@ -307,7 +307,6 @@ def _keep_owed(ctx: SyncContext, plans: list[WritePlan]) -> None:
             tx.outbox_requeue(plan)
 
 
-
 def _push(ctx: SyncContext, plans: list[WritePlan], summary: RunSummary) -> list[WriteResult]:
     results = ctx.connector.apply(plans)
     with ctx.store.transaction() as tx:
