@@ -113,7 +113,7 @@ def drop_duplicates(ctx: SyncContext, tickets: Sequence[Ticket], summary: RunSum
     fresh: list[Ticket] = []
     with ctx.store.transaction() as tx:
         for ticket in tickets:
-            if tx.is_duplicate(ctx.system, ticket.id, ticket.updated_at):
+            if tx.is_duplicate(ctx.system, ticket.id, ticket.updated_at, ticket.concurrency_token):
                 summary.duplicates += 1
             else:
                 fresh.append(ticket)

@@ -349,3 +349,12 @@ def test_sqlite_writers_queue_instead_of_failing(tmp_path):
     assert errors == []
     with first.transaction() as tx:
         assert tx.get_cursor(System.zendesk, "tickets") == "from-second"
+
+
+def test_same_second_with_another_token_is_a_new_version(store):
+    """A person's edit in the same second as deskbridge's write (seconds-resolution helpdesks) is not dropped."""
+    with store.transaction() as tx:
+        tx.upsert_ticket(make_ticket(updated_at=T0, concurrency_token="7"), None, None, None)
+        assert tx.is_duplicate(System.zendesk, "101", T0, "7") is True
+        assert tx.is_duplicate(System.zendesk, "101", T0, "8") is False
+        assert tx.is_duplicate(System.zendesk, "101", T0 - timedelta(seconds=1), "8") is True

@@ -92,11 +92,22 @@ class TicketOps(TransactionBase):
         # RETURNING, not rowcount: drivers disagree on rowcount for INSERT .. ON CONFLICT.
         return self.connection.execute(statement.returning(tickets.c.ticket_id)).first() is not None
 
-    def is_duplicate(self, system: System, ticket_id: str, updated_at: datetime) -> bool:
-        """True when this (ticket, updated time) or a later version was already stored."""
-        query = select(tickets.c.updated_at).where(_where_ticket(system, ticket_id))
-        stored = self.connection.execute(query).scalar_one_or_none()
-        return stored is not None and stored >= updated_at
+    def is_duplicate(self, system: System, ticket_id: str, updated_at: datetime, token: str | None = None) -> bool:
+        """True when this version of the ticket, or a later one, was already stored.
+
+        Update times have whole-second resolution in some helpdesks, so a person's
+        edit in the same second as deskbridge's own write shares its update time:
+        with ``token`` given, the same second counts as a duplicate only when the
+        concurrency token is the same too.
+        """
+        query = select(tickets.c.updated_at, tickets.c.concurrency_token).where(_where_ticket(system, ticket_id))
+        row = self.connection.execute(query).first()
+        if row is None:
+            return False
+        stored, stored_token = row
+        if stored != updated_at:
+            return stored > updated_at
+        return token is None or stored_token == token
 
     def due_for_check(self, system: System, now: datetime, limit: int = 500) -> list[str]:
         """Ids of open tickets whose next check time has come, most overdue first."""
