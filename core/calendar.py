@@ -4,8 +4,9 @@ A calendar is a time zone, weekly working hours (split shifts allowed) and
 holidays (explicit dates and/or a country's public holidays from the
 ``holidays`` package), or simply 24x7. It answers three questions the SLA
 clocks ask thousands of times per run, so every local day is turned once into
-UTC epoch-second intervals and cached per year with a running total; the
-answers are then bisections, not datetime arithmetic:
+UTC epoch-second intervals and cached per year, and the cached years are laid
+end to end as one sorted list of interval edges with running totals; the
+answers are then one bisection each, not datetime arithmetic:
 
 - :meth:`BusinessCalendar.add_business_minutes`: when is the due time?
 - :meth:`BusinessCalendar.business_minutes_between`: how much was used?
@@ -133,6 +134,24 @@ class _Year:
         return self.cumulative[-1]
 
 
+@dataclass(slots=True)
+class _Edges:
+    """The business intervals of consecutive local years, flattened for bisection.
+
+    ``at`` alternates interval starts and ends (``[s0, e0, s1, e1, ...]``);
+    ``before[i]`` is the calendar position (business seconds from the fixed
+    reference) at ``at[i]``, and ``base`` the position at ``begin``.
+    """
+
+    first_year: int
+    last_year: int
+    begin: float  # local start of first_year
+    end: float  # local start of the year after last_year
+    base: float
+    at: list[float]
+    before: list[float]
+
+
 class BusinessCalendar:
     """Business-time arithmetic on one calendar; instants are aware datetimes."""
 
@@ -157,6 +176,7 @@ class BusinessCalendar:
         self._year_starts: dict[int, float] = {}
         self._last_year: tuple[float, float, int] = (0.0, 0.0, 0)  # (start, end, year) last looked up
         self._offsets: dict[int, float] = {}
+        self._edges: _Edges | None = None  # built on first use, grown a year at a time
 
     @classmethod
     def from_spec(cls, name: str, spec: CalendarSpec) -> BusinessCalendar:
@@ -220,8 +240,13 @@ class BusinessCalendar:
         """
         if self.always_open:
             return ts
-        y, position = self._position(ts)
-        return self._offset(y) + position
+        edges = self._edges
+        if edges is None or not edges.begin <= ts < edges.end:
+            edges = self._cover(self._year_of(ts))
+        i = bisect.bisect_right(edges.at, ts)
+        if i & 1:  # inside the interval that starts at at[i - 1]
+            return edges.before[i - 1] + (ts - edges.at[i - 1])
+        return edges.before[i - 1] if i else edges.base
 
     def add_business_seconds(self, start: float, seconds: float) -> float:
         """Epoch instant when ``seconds`` business seconds have passed since ``start``."""
@@ -229,47 +254,72 @@ class BusinessCalendar:
             return start
         if self.always_open:
             return start + seconds
-        y, position = self._position(start)
-        target = position + seconds
-        for _ in range(_MAX_YEARS_SEARCHED):
-            year = self._year(y)
-            if target <= year.total:
-                return _instant_at(year, target)
-            target -= year.total
-            y += 1
-        raise ValueError(f"calendar {self.name!r} has no business hours within {_MAX_YEARS_SEARCHED} years")
+        # The target is counted from the start of start's local year: positions are whole seconds
+        # plus start's own fraction, so every subtraction below is exact and the answer does not
+        # depend on where the calendar's reference instant happens to lie.
+        y = self._year_of(start)
+        offset = self._offset(y)
+        target = (self.position(start) - offset) + seconds
+        edges = self._cover_position(offset, target, y)
+        before = edges.before
+        # The first interval end at which the target is reached (exactly at an end: that end, not
+        # the next start); the instant lies inside the interval ending there.
+        i = bisect.bisect_left(before, offset + target)
+        while i < len(before) and before[i] - offset < target:  # `offset + target` may have rounded
+            i += 1
+        while i > 1 and before[i - 1] - offset >= target:
+            i -= 1
+        if edges.at[i - 1] >= self._year_start(y + _MAX_YEARS_SEARCHED):  # edges grown by other calls reach further
+            raise ValueError(f"calendar {self.name!r} has no business hours within {_MAX_YEARS_SEARCHED} years")
+        return edges.at[i - 1] + (target - (before[i - 1] - offset))
 
     def next_business_ts(self, at: float) -> float:
         """Epoch form of :meth:`next_business_moment`."""
         if self.always_open:
             return at
-        y = self._year_of(at)
-        year = self._year(y)
-        day = bisect.bisect_right(year.day_starts, at) - 1
-        for _ in range(_MAX_YEARS_SEARCHED * 366):
-            for s, e in year.intervals[day]:
-                if e > at:
-                    return max(s, at)
-            day += 1
-            if day >= len(year.intervals):
-                y += 1
-                year, day = self._year(y), 0
+        edges = self._edges
+        if edges is None or not edges.begin <= at < edges.end:
+            edges = self._cover(self._year_of(at))
+        for _ in range(_MAX_YEARS_SEARCHED):
+            i = bisect.bisect_right(edges.at, at)
+            if i & 1:  # inside an interval
+                return at
+            if i < len(edges.at):
+                return edges.at[i]
+            edges = self._cover(edges.last_year + 1)
         raise ValueError(f"calendar {self.name!r} has no business hours within {_MAX_YEARS_SEARCHED} years")
 
-    def _position(self, ts: float) -> tuple[int, float]:
-        """(local year, business seconds from that year's start up to ``ts``)."""
-        y = self._year_of(ts)
-        year = self._year(y)
-        day = bisect.bisect_right(year.day_starts, ts) - 1
-        position = year.cumulative[day]
-        for s, e in year.intervals[day]:
-            if ts >= e:
-                position += e - s
-            else:
-                if ts > s:
-                    position += ts - s
-                break
-        return y, position
+    def _cover(self, y: int) -> _Edges:
+        """The flattened edges, grown (rarely) to take in local year ``y``."""
+        edges = self._edges
+        if edges is not None and edges.first_year <= y <= edges.last_year:
+            return edges
+        first = y if edges is None else min(edges.first_year, y)
+        last = y if edges is None else max(edges.last_year, y)
+        at: list[float] = []
+        before: list[float] = []
+        for k in range(first, last + 1):
+            year, offset = self._year(k), self._offset(k)
+            for day, spans in enumerate(year.intervals):
+                running = offset + year.cumulative[day]
+                for s, e in spans:
+                    at += (s, e)
+                    before += (running, running + (e - s))
+                    running += e - s
+        self._edges = edges = _Edges(first, last, self._year_start(first), self._year_start(last + 1),
+                                     self._offset(first), at, before)
+        return edges
+
+    def _cover_position(self, offset: float, target: float, start_year: int) -> _Edges:
+        """Edges reaching ``target`` business seconds after ``offset``, searching at most 50 years from ``start_year``."""
+        edges = self._edges
+        assert edges is not None  # position() built them
+        while not edges.before or edges.before[-1] - offset < target:
+            if edges.last_year >= start_year + _MAX_YEARS_SEARCHED - 1:
+                raise ValueError(
+                    f"calendar {self.name!r} has no business hours within {_MAX_YEARS_SEARCHED} years")
+            edges = self._cover(edges.last_year + 1)
+        return edges
 
     def _year_of(self, ts: float) -> int:
         """The local calendar year containing ``ts`` (local midnight boundaries)."""
@@ -344,17 +394,6 @@ class BusinessCalendar:
         if self._country:
             closed |= set(holidays_lib.country_holidays(self._country, subdiv=self._subdivision, years=y))
         return frozenset(closed)
-
-
-def _instant_at(year: _Year, target: float) -> float:
-    """The earliest instant whose in-year business position equals ``target`` (> 0)."""
-    day = bisect.bisect_left(year.cumulative, target) - 1
-    remaining = target - year.cumulative[day]
-    for s, e in year.intervals[day]:
-        if remaining <= e - s:
-            return s + remaining
-        remaining -= e - s
-    return year.intervals[day][-1][1]  # float rounding at the day's last interval
 
 
 def _utc(ts: float) -> datetime:
