@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
+from operator import attrgetter
 
 from core.calendar import BusinessCalendar
 from core.model import EventKind, NativeSla, Role, Status, Ticket
@@ -25,6 +26,8 @@ from core.policy_sla import TargetName
 _STATUS_BY_VALUE = {s.value: s for s in Status}
 _NOT_OPEN = frozenset({Status.solved, Status.closed})
 _STATUS_EVENTS = (EventKind.status_change, EventKind.reopen)
+_AGENT, _CUSTOMER = Role.agent, Role.customer
+_by_time = attrgetter("at")
 
 
 class ClockState(StrEnum):
@@ -84,7 +87,7 @@ class Timeline:
 def status_timeline(ticket: Ticket) -> Timeline:
     """Rebuild the status history from status-change and reopen events."""
     changes = [e for e in ticket.history if e.kind in _STATUS_EVENTS]
-    changes.sort(key=lambda e: e.at)
+    changes.sort(key=_by_time)
     created = ticket.created_at.timestamp()
     if not changes:
         if ticket.status in _NOT_OPEN and ticket.solved_at is not None:
@@ -96,10 +99,12 @@ def status_timeline(ticket: Ticket) -> Timeline:
         to = _status(event.to_value)
         if to is None and event.kind is EventKind.reopen:
             to = Status.open
-        starts.append(max(event.at.timestamp(), created))
+        at = event.at.timestamp()
+        starts.append(at if at > created else created)
         statuses.append(to)
     if statuses[-1] is not ticket.status:  # history shorter than the truth: trust the current status
-        starts.append(max(ticket.updated_at.timestamp(), starts[-1]))
+        updated = ticket.updated_at.timestamp()
+        starts.append(updated if updated > starts[-1] else starts[-1])
         statuses.append(ticket.status)
     return Timeline(tuple(starts), tuple(statuses))
 
@@ -118,57 +123,37 @@ def status_at(timeline: Timeline, ts: float) -> Status | None:
     return current
 
 
-def active_spans(timeline: Timeline, start: float, end: float, paused: frozenset[Status]) -> list[tuple[float, float]]:
-    """The parts of ``[start, end)`` during which the status does not pause the clock."""
-    spans: list[tuple[float, float]] = []
-    starts = timeline.starts
-    last = len(starts) - 1
-    for i, status in enumerate(timeline.statuses):
-        if status in paused or status in _NOT_OPEN:
-            continue
-        s = max(starts[i], start)
-        e = min(starts[i + 1], end) if i < last else end
-        if e > s:
-            spans.append((s, e))
-    return spans
+Window = tuple[float | None, float | None]  # when a clock started and, if the awaited event happened, when it stopped
 
 
-@dataclass(slots=True)  # read-only by convention; not frozen because frozen init is 4x slower
-class _Window:
-    """When a clock started and, if the awaited event happened, when it stopped."""
-
-    start: float | None
-    stop: float | None
-
-
-def clock_windows(ticket: Ticket) -> dict[TargetName, _Window]:
+def clock_windows(ticket: Ticket) -> dict[TargetName, Window]:
     """Start and stop of every target, read from the conversation (echoes ignored)."""
     created = ticket.created_at.timestamp()
     first_reply: float | None = None
     last_reply: float | None = None
     cycle_start: float | None = None  # a customer message awaiting the next reply
-    last_cycle = _Window(None, None)
+    last_cycle: Window = (None, None)
     for c in ticket.comments:
         if c.by_deskbridge:
             continue
-        at = c.created_at.timestamp()
-        if c.role is Role.agent and c.public:
+        role = c.role
+        if role is _AGENT and c.public:
+            at = c.created_at.timestamp()
             if first_reply is None:
                 first_reply = at
             elif cycle_start is not None:
-                last_cycle = _Window(cycle_start, at)
+                last_cycle = (cycle_start, at)
                 cycle_start = None
             last_reply = at
-        elif c.role is Role.customer and first_reply is not None and cycle_start is None:
-            cycle_start = at
+        elif role is _CUSTOMER and first_reply is not None and cycle_start is None:
+            cycle_start = c.created_at.timestamp()
     if first_reply is None and ticket.first_agent_reply_at is not None:
         first_reply = last_reply = ticket.first_agent_reply_at.timestamp()
-    next_response = _Window(cycle_start, None) if cycle_start is not None else last_cycle
     return {
-        TargetName.first_response: _Window(created, first_reply),
-        TargetName.next_response: next_response,
-        TargetName.resolution: _Window(created, None),
-        TargetName.periodic_update: _Window(max(last_reply or created, created), None),
+        TargetName.first_response: (created, first_reply),
+        TargetName.next_response: (cycle_start, None) if cycle_start is not None else last_cycle,
+        TargetName.resolution: (created, None),
+        TargetName.periodic_update: (max(last_reply or created, created), None),
     }
 
 
@@ -176,21 +161,22 @@ def compute_clock(
     target: TargetName,
     minutes: int,
     calendar: BusinessCalendar,
-    window: _Window,
+    window: Window,
     timeline: Timeline,
     paused: frozenset[Status],
     now_ts: float,
     positions: dict[float, float] | None = None,
 ) -> SlaClock:
     """One clock's figures at ``now_ts``."""
-    target_s = minutes * 60.0
-    if window.start is None or window.start > now_ts:
+    start, stop = window
+    if start is None or start > now_ts:
         return SlaClock(target, calendar.name, minutes, ClockState.not_started, None, None, None, 0.0, 0.0,
                         float(minutes), False, None)
-    completed = window.stop is not None and window.stop <= now_ts
-    end = window.stop if completed else now_ts
-    spans = active_spans(timeline, window.start, end, paused)
-    elapsed, breach_ts = _walk(calendar, spans, target_s, positions if positions is not None else {})
+    target_s = minutes * 60.0
+    completed = stop is not None and stop <= now_ts
+    end = stop if completed else now_ts
+    elapsed, breach_ts = _business_use(calendar, timeline, start, end, paused, target_s,
+                                       positions if positions is not None else {})
     state = _state(completed, status_at(timeline, end), paused)
     due_ts = breach_ts
     if due_ts is None and state is ClockState.running:
@@ -203,7 +189,7 @@ def compute_clock(
         calendar.name,
         minutes,
         state,
-        _utc(window.start),
+        _utc(start),
         _utc(due_ts) if due_ts is not None else None,
         _utc(end) if completed else None,
         round(elapsed / 60.0, 2),
@@ -214,16 +200,25 @@ def compute_clock(
     )
 
 
-def _walk(calendar: BusinessCalendar, spans: list[tuple[float, float]], target_s: float,
-          positions: dict[float, float]) -> tuple[float, float | None]:
-    """Business seconds used over ``spans`` and the instant the target was reached, if it was.
+def _business_use(calendar: BusinessCalendar, timeline: Timeline, start: float, end: float,
+                  paused: frozenset[Status], target_s: float, positions: dict[float, float]) -> tuple[float, float | None]:
+    """Business seconds used in ``[start, end)`` while the status lets the clock run, and the instant
+    the target was reached, if it was.
 
     ``positions`` memoises calendar positions per instant: the clocks of one
     ticket share most of their span ends (creation, status changes, now).
     """
     used = 0.0
     reached: float | None = None
-    for s, e in spans:
+    starts = timeline.starts
+    last = len(starts) - 1
+    for i, status in enumerate(timeline.statuses):
+        if status in paused or status in _NOT_OPEN:
+            continue
+        s = starts[i] if starts[i] > start else start
+        e = end if i == last or starts[i + 1] > end else starts[i + 1]
+        if e <= s:
+            continue
         ps = positions.get(s)
         if ps is None:
             ps = positions[s] = calendar.position(s)
@@ -302,5 +297,5 @@ def instant_when_used(clock: SlaClock, calendar: BusinessCalendar, minutes: floa
     return _utc(calendar.add_business_seconds(now.timestamp(), (minutes - clock.elapsed_minutes) * 60.0))
 
 
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, timezone.utc)
+def _utc(ts: float, _from_timestamp=datetime.fromtimestamp, _zone=timezone.utc) -> datetime:
+    return _from_timestamp(ts, _zone)
