@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.actions import AssignGroup, AssignOwner
-from core.decision import EscalationState, utc_iso
+from core.decision import EscalationState, construct, utc_iso
 from core.model import Account, EventKind, HistoryEvent, Ticket
 from core.policy_rules import Rule, ToAccountOwner, ToGroup, ToKeyword, ToLadder, ToProductArea
 from core.triggers import Finding
@@ -87,9 +87,9 @@ def choose_route(
         new_level = ladder.index(target) if target in ladder else level
         if isinstance(rule.route, ToAccountOwner):
             assert account is not None and account.owner_email is not None
-            action = AssignOwner(email=account.owner_email, name=account.owner_name)
+            action = construct(AssignOwner, {"email": account.owner_email, "name": account.owner_name})
         else:
-            action = AssignGroup(group=target)
+            action = construct(AssignGroup, {"group": target})
         return RouteChoice(action, target, new_level, tuple(skipped))
     return RouteChoice(None, None, level, tuple(skipped))
 

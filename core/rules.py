@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from core.actions import AddTags, RaisePriority
 from core.calendar import utc_iso
 from core.history import priority_set_by_people
-from core.decision import Decision, DecisionInputs, EscalationState, Reason
+from core.decision import Decision, DecisionInputs, EscalationState, Reason, construct
 from core.explanation import explain
 from core.facts import Facts
 from core.markers import ESCALATED_TAG, PROPOSED_TAG
@@ -91,12 +91,14 @@ def evaluate(
         rule_ids=tuple(rule.id for rule, _ in (*outcome.acting, *outcome.proposing)),
         reasons=reasons,
         inputs=inputs,
+        explanation="",
         skipped_because=tuple(outcome.skipped),
         new_state=new_state,
         next_check_at=_next_check(plan.timed, facts, new_state),
     )
+    fields["explanation"] = explain(ticket, fields)
     # Built without re-validation: every part above is already a validated model or plain value.
-    return Decision.model_construct(**fields, explanation=explain(ticket, fields))
+    return construct(Decision, fields)
 
 
 def _facts(ticket: Ticket, account: Account | None, policy: Policy, compiled: CompiledPolicy,
@@ -151,11 +153,11 @@ def _plan(policy: Policy, facts: Facts, account: Account | None, state: Escalati
     wanted = [ESCALATED_TAG, *(t for rule, _ in outcome.acting for t in rule.tags)]
     new_tags = tuple(dict.fromkeys(t for t in wanted if t not in ticket.tags))
     if new_tags:
-        outcome.actions.append(AddTags(tags=new_tags))
+        outcome.actions.append(construct(AddTags, {"tags": new_tags}))
     raises = [rule.raise_priority for rule, _ in outcome.acting if rule.raise_priority is not None]
     highest = max(raises, key=lambda p: p.rank, default=None)
     if highest is not None and highest.rank > ticket.priority.rank:
-        outcome.actions.append(RaisePriority(priority=highest))
+        outcome.actions.append(construct(RaisePriority, {"priority": highest}))
     fresh = [rule.id for rule, _ in outcome.acting if rule.id not in state.escalations]
     outcome.escalate = bool(outcome.actions or fresh)
     if not outcome.escalate:
@@ -186,18 +188,18 @@ def _plan_proposals(policy: Policy, ticket: Ticket, outcome: Outcome) -> None:
     if PROPOSED_TAG not in ticket.tags:
         tags = next((a for a in outcome.actions if isinstance(a, AddTags)), None)
         if tags is None:
-            outcome.actions.append(AddTags(tags=(PROPOSED_TAG,)))
+            outcome.actions.append(construct(AddTags, {"tags": (PROPOSED_TAG,)}))
         else:
-            outcome.actions[outcome.actions.index(tags)] = AddTags(tags=(*tags.tags, PROPOSED_TAG))
+            outcome.actions[outcome.actions.index(tags)] = construct(AddTags, {"tags": (*tags.tags, PROPOSED_TAG)})
     if not outcome.escalate:
         outcome.note_template = policy.settings.proposal_note
 
 
 def _reasons(outcome: Outcome) -> tuple[Reason, ...]:
-    reasons = [Reason.model_construct(code=f.code, rule_id=rule.id, text=f.text)
+    reasons = [construct(Reason, {"code": f.code, "rule_id": rule.id, "text": f.text})
                for rule, fs in outcome.acting for f in fs]
-    reasons += [Reason.model_construct(code=f"proposed:{f.code}", rule_id=rule.id,
-                                       text=f"proposed for approval: {f.text}")
+    reasons += [construct(Reason, {"code": f"proposed:{f.code}", "rule_id": rule.id,
+                                   "text": f"proposed for approval: {f.text}"})
                 for rule, fs in outcome.proposing for f in fs]
     return tuple(reasons)
 
@@ -206,7 +208,7 @@ def _inputs(facts: Facts, tier_source: str, outcome: Outcome, state: EscalationS
     ticket = facts.ticket
     clocks = tuple(facts.clocks.values())
     keywords = tuple(k for _, fs in (*outcome.acting, *outcome.proposing) for f in fs for k in f.keywords)
-    return DecisionInputs.model_construct(
+    return construct(DecisionInputs, dict(
         system=ticket.system,
         status=ticket.status,
         priority=ticket.priority,
@@ -222,7 +224,7 @@ def _inputs(facts: Facts, tier_source: str, outcome: Outcome, state: EscalationS
         last_human_activity_at=facts.last_activity("any"),
         level_before=state.level,
         routed_group_before=state.routed_group,
-    )
+    ))
 
 
 def _next_check(timed, facts: Facts, new_state: EscalationState) -> datetime | None:

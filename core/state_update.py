@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from core.decision import EscalationRecord, EscalationState
+from core.decision import EscalationRecord, EscalationState, construct
 
 if TYPE_CHECKING:
     from core.policy import Policy
@@ -21,7 +21,7 @@ def next_state(state: EscalationState, policy: Policy, outcome: Outcome, book: P
         return state
     route = outcome.route
     routed = escalated and route is not None and route.action is not None
-    return EscalationState.model_construct(
+    return construct(EscalationState, dict(
         level=max(state.level, route.level) if escalated and route is not None else state.level,
         routed_group=route.target if routed else state.routed_group,  # type: ignore[union-attr]
         routed_at=now if routed else state.routed_at,
@@ -32,7 +32,7 @@ def next_state(state: EscalationState, policy: Policy, outcome: Outcome, book: P
         approved=_sorted({**state.approved, **book.approved_now}),
         rejected=_sorted({**state.rejected, **book.rejected_now}),
         last_customer_message_at=now if outcome.customer_template else state.last_customer_message_at,
-    )
+    ))
 
 
 def _unchanged(state: EscalationState, outcome: Outcome, book: ProposalBook, now: datetime) -> bool:
@@ -53,7 +53,8 @@ def _escalations(state: EscalationState, outcome: Outcome, now: datetime) -> dic
         codes = tuple(f.code for f in findings)
         old = records.get(rule.id)
         if old is None:
-            records[rule.id] = EscalationRecord(rule_id=rule.id, codes=codes, first_at=now, last_at=now)
+            records[rule.id] = construct(EscalationRecord, {"rule_id": rule.id, "codes": codes, "first_at": now,
+                                                            "last_at": now})
         else:
             records[rule.id] = old.model_copy(update={"codes": codes, "last_at": now, "count": old.count + 1})
     return _sorted(records)
