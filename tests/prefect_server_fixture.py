@@ -15,11 +15,14 @@ Use it from a test module with
   Prefect client; :func:`partitioned_project` derives partition deployments from a prefect.yaml.
 
 Without pytest, :func:`running_prefect_server` is the same as a context manager (the benchmark uses it).
-Every wait is bounded; a process that does not stop on SIGTERM is killed, children included.
+Every wait is bounded; a process that does not stop on SIGTERM is killed, children included, and every
+process started here is killed by the kernel if the test process itself dies (Linux ``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import os
 import re
@@ -44,6 +47,7 @@ PREFECT = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "prefec
 STARTUP_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 15
 SLOT_WAIT_SECONDS = 2
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class ManagedProcess:
@@ -53,8 +57,9 @@ class ManagedProcess:
         self.argv, self.log_path, self.name = argv, log_path, Path(argv[0]).name
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            argv, env=dict(env), cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+            argv, env=dict(env), cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )  # fmt: skip
 
     @property
     def pid(self) -> int:
@@ -96,6 +101,12 @@ class ManagedProcess:
             self.process.wait(timeout=STOP_TIMEOUT_S)
         finally:
             self._log.close()
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL when the test process dies (even by SIGKILL), so no server outlives it."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def descendants(pid: int) -> list[int]:
@@ -159,7 +170,7 @@ class PrefectServer:
         """Run ``prefect <args>`` against this server; its output, or an error carrying that output."""
         result = subprocess.run(
             [*PREFECT, "--no-prompt", *args], cwd=cwd, env=self.client_env(env), capture_output=True,
-            text=True, timeout=timeout,
+            text=True, timeout=timeout, preexec_fn=_die_with_parent,
         )  # fmt: skip
         if result.returncode != 0:
             output = result.stdout + result.stderr
