@@ -10,13 +10,16 @@ as JSON. Both are pydantic models and round-trip through JSON unchanged.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidatorFunctionWrapHandler, computed_field
+from pydantic import model_validator
 from pydantic_core import PydanticUndefined
 
 from core.actions import Action
 from core.calendar import utc_iso  # noqa: F401 - re-exported for explanations
+from core.explanation import explain
 from core.model import Priority, Status, System
 from core.sla import SlaClock
 from core.triggers import KeywordMatch
@@ -147,12 +150,46 @@ class Decision(_Frozen):
     rule_ids: tuple[str, ...] = ()
     reasons: tuple[Reason, ...] = ()
     inputs: DecisionInputs
-    explanation: str
     skipped_because: tuple[str, ...] = ()
     new_state: EscalationState
     next_check_at: AwareDatetime | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def explanation(self) -> str:
+        """One paragraph for humans, written when first read (dumped and logged like a field).
+
+        Writing it costs as much as a sixth of the evaluation; replays and
+        scheduling read decisions by the thousand and never this.
+        """
+        return explain(self.__dict__[_TICKET_KEY], self.__dict__)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_back(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Decision:
+        """A decision read back (JSON, the decision log) brings its explanation with it."""
+        if not isinstance(data, dict):
+            return handler(data)
+        text = data.get("explanation")
+        if not isinstance(text, str):
+            raise ValueError("explanation: a decision needs its explanation text")
+        decision = handler({k: v for k, v in data.items() if k != "explanation"})
+        decision.__dict__["explanation"] = text
+        return decision
 
     @property
     def reason_codes(self) -> tuple[str, ...]:
         """The machine codes, e.g. for an idempotency key."""
         return tuple(r.code for r in self.reasons)
+
+
+# Where a decision the engine built keeps the ticket key its explanation names (not a field:
+# pydantic ignores it in dumps, comparisons and iteration).
+_TICKET_KEY = "_ticket_key"
+
+
+def decided(fields: dict[str, Any], ticket_key: str) -> Decision:
+    """The engine's Decision from its already-validated parts (see :func:`construct`)."""
+    decision = construct(Decision, fields)
+    decision.__dict__[_TICKET_KEY] = ticket_key
+    return decision

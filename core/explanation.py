@@ -8,23 +8,27 @@ what was deliberately not done, and when deskbridge will look again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.actions import AddTags, AssignGroup, AssignOwner, RaisePriority
-from core.decision import DecisionInputs, utc_iso
-from core.model import Ticket
+from core.calendar import utc_iso
 from core.sla import ClockState, SlaClock
 
+if TYPE_CHECKING:
+    from core.decision import DecisionInputs
 
-def explain(ticket: Ticket, decision: Mapping[str, Any]) -> str:
+
+def explain(ticket_key: str, decision: Mapping[str, Any]) -> str:
     """One paragraph: the verdict, the reasons, the actions, what was skipped, the SLA and the next check.
 
-    ``decision`` holds the Decision's other fields (the explanation is the last one computed).
+    ``ticket_key`` is what humans call the ticket (``#123``, ``SUP-42``);
+    ``decision`` holds the Decision's fields (system, priority and status are
+    the ticket's own, from its inputs).
     """
     inputs: DecisionInputs = decision["inputs"]
-    who = f"{ticket.key} ({ticket.system}, {inputs.tier} tier"
+    who = f"{ticket_key} ({inputs.system}, {inputs.tier} tier"
     who += " by default" if inputs.tier_source == "default" else ""
-    who += f", {ticket.priority}, {ticket.status})"
+    who += f", {inputs.priority}, {inputs.status})"
     parts = [f"{who} {_verdict(decision)}"]
     if decision["reasons"]:
         parts.append("Because: " + "; ".join(r.text for r in decision["reasons"]) + ".")

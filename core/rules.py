@@ -24,8 +24,7 @@ from datetime import datetime, timedelta, timezone
 from core.actions import AddTags, RaisePriority
 from core.calendar import utc_iso
 from core.history import priority_set_by_people
-from core.decision import Decision, DecisionInputs, EscalationState, Reason, construct
-from core.explanation import explain
+from core.decision import Decision, DecisionInputs, EscalationState, Reason, construct, decided
 from core.facts import Facts
 from core.markers import ESCALATED_TAG, PROPOSED_TAG
 from core.model import Account, Ticket
@@ -91,14 +90,12 @@ def evaluate(
         rule_ids=tuple(rule.id for rule, _ in (*outcome.acting, *outcome.proposing)),
         reasons=reasons,
         inputs=inputs,
-        explanation="",
         skipped_because=tuple(outcome.skipped),
         new_state=new_state,
         next_check_at=_next_check(plan.timed, facts, new_state),
     )
-    fields["explanation"] = explain(ticket, fields)
     # Built without re-validation: every part above is already a validated model or plain value.
-    return construct(Decision, fields)
+    return decided(fields, ticket.key)
 
 
 def _facts(ticket: Ticket, account: Account | None, policy: Policy, compiled: CompiledPolicy,
