@@ -54,6 +54,7 @@ class RunResult:
     summary: dict | None = None
     seconds: float = 0.0
     restart: bool = False  # the run that followed a kill, on the same state store
+    kill_planned: str | None = None  # the kill point drawn for this run (it may finish before reaching it)
 
 
 class SyncProcess:

@@ -69,7 +69,9 @@ def print_report(report: ChaosReport, console: Console | None = None) -> None:
                   f"{sum(r.settle_runs for r in report.rounds)} settling syncs, "
                   f"{report.worker_starts} worker processes")
     console.print("faults injected: " + (", ".join(f"{k} {v}" for k, v in sorted(report.injected.items())) or "none"))
-    console.print(f"kills: {report.kills}")
+    planned = sum(r.kill_planned is not None for r in runs)
+    console.print(f"kills: {report.kills} SIGKILLs landed ({planned} drawn; {planned - report.kills} syncs finished "
+                  "before their kill point)")
     for run in (r for r in runs if r.killed):
         console.print(f"  - {run.system}: {run.kill_point} at {run.seconds:.2f} s", markup=False)
     console.print("people: " + ", ".join(f"{k} {v}" for k, v in sorted(report.humans.items()))

@@ -47,8 +47,12 @@ class ChaosRun:
 
     def __init__(self, config: ChaosConfig, log=print):
         self.config, self.say = config, log
-        self.rng = random.Random(config.seed)
-        self.deck = FaultDeck(random.Random(config.seed + 1))
+        # Separate streams, so what people happen to pick (it depends on what deskbridge wrote) never
+        # shifts the clock, the faults or the kills: those repeat exactly for a seed.
+        self.rng = random.Random(config.seed)  # clock, new tickets, faults, order of the helpdesks
+        self.kills = random.Random(config.seed + 1)
+        self.people_rng = random.Random(config.seed + 2)
+        self.deck = FaultDeck(random.Random(config.seed + 3))
         self.report = ChaosReport(seed=config.seed)
         self.people = humans.HumanLog()
         self.seen: set[Violation] = set()
@@ -97,7 +101,7 @@ class ChaosRun:
         ):
             self.candidates[system].append(ticket_id)
             log.created.append(f"{system}:{ticket_id} ({what})")
-        for action in humans.draw_actions(self.rng, self.candidates, self.agents, self.config.humans_between):
+        for action in humans.draw_actions(self.people_rng, self.candidates, self.agents, self.config.humans_between):
             humans.apply(self.admin, action, self.people)
         faults = draw_faults(self.rng, self.deck.deal(self.config.faults_per_round), self.config.systems)
         for fault in faults:
@@ -122,14 +126,15 @@ class ChaosRun:
 
     def _chaos_sync(self, number: int, system: str) -> list[RunResult]:
         """One sync under the round's faults, maybe killed; a killed one is restarted at once."""
-        kill = draw_kill(self.rng, system) if self.rng.random() < self.config.kill_rate else None
+        kill = draw_kill(self.kills, system) if self.kills.random() < self.config.kill_rate else None
         if kill is not None and kill.hold is not None:
             self.admin.add_fault(**kill.hold.rule())
         results = []
         for attempt in ("run", "restart"):
             self.admin.advance(EXPORT_HOLDBACK_SECONDS)
-            actions = humans.draw_actions(self.rng, self.candidates, self.agents, self.config.humans_during, (system,))
-            delays = [self.rng.uniform(0.0, 1.5) for _ in actions]
+            actions = humans.draw_actions(self.people_rng, self.candidates, self.agents, self.config.humans_during,
+                                          (system,))  # fmt: skip
+            delays = [self.people_rng.uniform(0.0, 1.5) for _ in actions]
             with humans.DuringRun(self.sandbox.admin_url, actions, delays, self.people):
                 result = self.worker.run(
                     system, self.admin.now().isoformat(), f"chaos-{self.config.seed}-{number}-{system}-{attempt}",
@@ -137,6 +142,7 @@ class ChaosRun:
                     timeout=self.config.run_timeout,
                 )  # fmt: skip
             result.restart = attempt == "restart"
+            result.kill_planned = kill.label if kill is not None and attempt == "run" else None
             results.append(result)
             if not result.killed:
                 break

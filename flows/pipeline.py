@@ -70,6 +70,7 @@ class Evaluated:
     prior: EscalationState
     decision: Decision
     plan: WritePlan | None = None
+    recheck: bool = False  # its account lookup failed (default tier): look again at the next run
 
 
 def run_sync(ctx: SyncContext, now: datetime, run_id: str, *, step=None) -> RunSummary:
@@ -137,6 +138,9 @@ def evaluate_batch(ctx: SyncContext, tickets: Sequence[Ticket], now: datetime) -
     with ctx.store.transaction() as tx:
         priors = {t.id: _state(tx.get_state(ctx.system, t.id)) for t in tickets}
     batch = [_evaluate(ctx, t, accounts.get(t.account_id or ""), priors[t.id], now) for t in tickets]
+    if getattr(ctx.accounts, "last_failure", None) is not None:  # Salesforce failed: tiers are defaults
+        for item in batch:  # their next check would follow the default tier's SLA, not the real one
+            item.recheck = item.account is not None and not item.account.known
     writers = [e for e in batch if needs_write(e.decision)]
     if writers:
         _plan_with_full_history(ctx, writers, now)
@@ -205,7 +209,7 @@ def _record_one(tx, ctx: SyncContext, item: Evaluated, now: datetime, summary: R
     decision, ticket = item.decision, item.ticket
     tier = item.account.tier if item.account else decision.inputs.tier
     segment = item.account.segment if item.account else None
-    tx.upsert_ticket(ticket, tier, segment, decision.next_check_at)
+    tx.upsert_ticket(ticket, tier, segment, now if item.recheck else decision.next_check_at)
     tx.resolve_quarantine(ctx.system, ticket.id)  # it normalizes again: an earlier quarantine is over
     tx.save_state(ctx.system, ticket.id, decision.new_state, decision.new_state.level)
     breaches = {c.target: c.breached_at for c in decision.inputs.sla if c.breached and c.breached_at}
@@ -255,6 +259,7 @@ def push_batch(ctx: SyncContext, batch: list[Evaluated], now: datetime, summary:
     again = [_evaluate(ctx, t, _account_of(retry, t), _prior_of(retry, t), now) for t in fresh]
     for item in again:  # a person who reassigned while we were writing keeps their choice
         seen = next(e.ticket for e in retry if e.ticket.id == item.ticket.id)
+        item.recheck = any(e.recheck for e in retry if e.ticket.id == item.ticket.id)
         item.decision = _respecting_people(item.decision, item.prior, item.ticket, seen)
     _plan(ctx, again)  # `fresh` already carries the full history
     record_batch(ctx, again, now, summary, quarantined=quarantined)

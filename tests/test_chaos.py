@@ -326,3 +326,20 @@ def test_rebase_writes_only_what_is_missing_and_keeps_a_later_reassignment():
     assert not any(isinstance(a, AssignGroup) for a in rebase_plan(step, moved, planned_at=T0).actions)
     untouched = engine_ticket(group="l1", concurrency_token="t1")
     assert rebase_plan(step, untouched, planned_at=T0).actions == step.actions
+
+
+def test_ticket_evaluated_while_salesforce_failed_is_looked_at_again_with_its_real_tier(sync_once, sandbox_admin):
+    """Found by ``python -m chaos --seed 5``: during a Salesforce outage a premier ticket got the default
+    tier, and its next check was planned on that tier's far longer SLA, so it breached unescalated."""
+    premier = next(a["Id"] for a in sandbox_admin.accounts() if a["Support_Tier__c"] == "Premier Support")
+    issue = sandbox_admin.create_ticket("jira", "Exports fail for everyone", priority="urgent", account_id=premier,
+                                        description="Every export answers HTTP 500.")  # fmt: skip
+    sandbox_admin.add_fault("5xx", system="salesforce", count=20, status=503)
+    sync_once("jira")  # Salesforce is down: enrichment degrades to the default tier, the run goes on
+    sandbox_admin.clear_faults()
+    sandbox_admin.advance(12 * 60)  # nobody touches it; premier urgent is at risk after 11m15s
+    sync_once("jira")
+
+    view = sandbox_admin.view("jira", issue)
+    assert "sla_at_risk" in view["tags"] and view["group"] == "tier2"
+    assert len(_markers(view, public=False)) == 1
