@@ -141,8 +141,12 @@ def free_port() -> int:
 
 
 def clean_environ() -> dict[str, str]:
-    """This process's environment without any PREFECT_* setting, so children see only what we give them."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    """This process's environment without Prefect's or deskbridge's settings (another fixture's sandbox may
+    have put its credentials there), so children see only what they are given."""
+    return {
+        key: value for key, value in os.environ.items()
+        if not key.startswith(("PREFECT_", "DESKBRIDGE_")) and key != "ZENPY_FORCE_NETLOC"
+    }  # fmt: skip
 
 
 @dataclass
