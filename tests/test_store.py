@@ -358,3 +358,10 @@ def test_same_second_with_another_token_is_a_new_version(store):
         assert tx.is_duplicate(System.zendesk, "101", T0, "7") is True
         assert tx.is_duplicate(System.zendesk, "101", T0, "8") is False
         assert tx.is_duplicate(System.zendesk, "101", T0 - timedelta(seconds=1), "8") is True
+
+
+def test_a_salesforce_length_segment_is_stored(store):
+    long_segment = "Enterprise – " + "x" * 240  # picklist values reach 255 characters
+    with store.transaction() as tx:
+        tx.upsert_ticket(make_ticket(), "gold", long_segment, None)
+        assert tx.ticket_record(System.zendesk, "101").segment == long_segment

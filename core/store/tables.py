@@ -60,7 +60,7 @@ tickets = Table(
     Column("status", String(16), nullable=False),
     Column("priority", String(16), nullable=False),
     Column("tier", String(64)),
-    Column("segment", String(64)),
+    Column("segment", String(255)),  # Salesforce picklist values reach 255
     Column("account_id", String(64), index=True),
     Column("group_id", String(128)),
     Column("group_name", String(255)),
