@@ -10,18 +10,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.calendar import BusinessCalendar
-from core.keywords import fold
+from core.keywords import fold, fold_text
 from core.model import Role, Ticket
 from core.policy_sla import TargetName
 from core.sla import SlaClock
 
 TextField = str  # "subject" | "description" | "customer_comments"
+_AGENT, _CUSTOMER, _SYSTEM = Role.agent, Role.customer, Role.system
 
 
 class Facts:
     """One ticket at one instant, with its tier, SLA clocks and lazily folded texts."""
 
-    __slots__ = ("ticket", "tier", "segment", "clocks", "calendar", "calendars", "now", "now_ts", "_texts", "_activity")
+    __slots__ = ("ticket", "tier", "segment", "clocks", "calendar", "calendars", "now", "now_ts", "_texts", "_activity",
+                 "_searchable", "_reopens")
 
     def __init__(
         self,
@@ -42,7 +44,9 @@ class Facts:
         self.now = now
         self.now_ts = now.timestamp()
         self._texts: dict[str, list[tuple[str, str, tuple[str, list[int] | None]]]] = {}
-        self._activity: dict[str, datetime] = {}
+        self._activity: dict[str, datetime] | None = None
+        self._searchable: dict[tuple[str, ...], str] = {}
+        self._reopens: int | None = None
 
     def named_calendar(self, name: str | None) -> BusinessCalendar:
         """A calendar by policy name; None means the ticket's SLA calendar."""
@@ -59,6 +63,27 @@ class Facts:
             cached = self._texts[field] = [(where, text, fold(text)) for where, text in self._raw_texts(field) if text]
         return cached
 
+    def searchable(self, fields: tuple[TextField, ...]) -> str:
+        """The folded texts of ``fields`` on separate lines: one scan tells whether a phrase can be anywhere.
+
+        Folding is per character, so this is the folded texts joined; a phrase
+        found in any one text is found here too (a line break is not a word
+        character), so no hit here means no hit at all.
+        """
+        cached = self._searchable.get(fields)
+        if cached is None:
+            texts = [text for field in fields for text in self._bodies(field) if text]
+            cached = self._searchable[fields] = fold_text("\n".join(texts))
+        return cached
+
+    def _bodies(self, field: TextField) -> list[str]:
+        """The texts of ``_raw_texts`` without their names."""
+        if field == "subject":
+            return [self.ticket.subject]
+        if field == "description":
+            return [self.ticket.description]
+        return [c.body for c in self.ticket.comments if c.role is _CUSTOMER and not c.by_deskbridge]
+
     def _raw_texts(self, field: TextField) -> list[tuple[str, str]]:
         if field == "subject":
             return [("subject", self.ticket.subject)]
@@ -70,24 +95,37 @@ class Facts:
             if c.role is Role.customer and not c.by_deskbridge
         ]
 
+    @property
+    def reopen_count(self) -> int:
+        """How often the ticket was reopened (counted once per evaluation)."""
+        if self._reopens is None:
+            self._reopens = self.ticket.reopen_count
+        return self._reopens
+
     def last_activity(self, of: str) -> datetime:
         """Latest human update: ``agent`` (agent comments and changes), ``public`` (public comments) or ``any``."""
-        cached = self._activity.get(of)
-        if cached is None:
-            cached = self._activity[of] = self._compute_activity(of)
-        return cached
+        if self._activity is None:
+            self._activity = self._compute_activity()
+        return self._activity[of]
 
-    def _compute_activity(self, of: str) -> datetime:
+    def _compute_activity(self) -> dict[str, datetime]:
+        """All three kinds of latest human update in one pass over comments and history."""
         ticket = self.ticket
-        latest = ticket.created_at
+        agent = public = either = ticket.created_at
         for c in ticket.comments:
-            if c.by_deskbridge or c.role is Role.system:
+            if c.by_deskbridge or c.role is _SYSTEM:
                 continue
-            counts = (of != "public" and c.role is Role.agent) or (of != "agent" and c.public)
-            if counts and c.created_at > latest:
-                latest = c.created_at
-        if of != "public":
-            for e in ticket.history:
-                if not e.by_deskbridge and e.actor_role is Role.agent and e.at > latest:
-                    latest = e.at
-        return latest
+            at, by_agent = c.created_at, c.role is _AGENT
+            if by_agent and at > agent:
+                agent = at
+            if c.public and at > public:
+                public = at
+            if (by_agent or c.public) and at > either:
+                either = at
+        for e in ticket.history:
+            if not e.by_deskbridge and e.actor_role is _AGENT:
+                if e.at > agent:
+                    agent = e.at
+                if e.at > either:
+                    either = e.at
+        return {"agent": agent, "public": public, "any": either}

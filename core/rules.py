@@ -217,7 +217,7 @@ def _inputs(facts: Facts, tier_source: str, outcome: Outcome, state: EscalationS
         sla_disagreements=tuple(f"{c.target}: {c.native.disagreement}" for c in clocks
                                 if c.native is not None and c.native.disagreement),
         keywords=keywords,
-        reopen_count=ticket.reopen_count,
+        reopen_count=facts.reopen_count,
         last_human_activity_at=facts.last_activity("any"),
         level_before=state.level,
         routed_group_before=state.routed_group,

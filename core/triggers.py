@@ -53,7 +53,7 @@ class Reopened(Trigger):
     at_least: int = Field(ge=1)
 
     def check(self, facts: Facts) -> list[Finding]:
-        count = facts.ticket.reopen_count
+        count = facts.reopen_count
         return [Finding("reopened", f"reopened {count} times (limit {self.at_least})")] if count >= self.at_least else []
 
 

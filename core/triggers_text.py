@@ -35,18 +35,20 @@ class Keywords(Trigger):
     fields: list[SearchField] = Field(default_factory=lambda: ["subject", "description", "customer_comments"])
     _matcher: PhraseMatcher = PrivateAttr()
     _rank: dict[str, int] = PrivateAttr()
+    _routes: list[str | None] = PrivateAttr()
 
     def model_post_init(self, __context: Any) -> None:
         self._matcher = PhraseMatcher([p.phrase for p in self.phrases])
         self._rank = {}
         for i, p in enumerate(self.phrases):
             self._rank.setdefault(p.phrase, i)
+        self._routes = [p.route for p in self.phrases]
 
     def check(self, facts: Facts) -> list[Finding]:
         # Private attributes read from pydantic's own dict: plain attribute access goes through
         # BaseModel.__getattr__, which costs more than the scan itself.
         private = self.__pydantic_private__
-        hits = find_phrases(private["_matcher"], facts, self.fields, [p.route for p in self.phrases])
+        hits = find_phrases(private["_matcher"], facts, self.fields, private["_routes"])
         if not hits:
             return []
         rank = private["_rank"]
@@ -82,6 +84,8 @@ class CustomerRequest(Trigger):
 
 def find_phrases(matcher: PhraseMatcher, facts: Facts, fields: list[str], routes: list[str | None]) -> list[KeywordMatch]:
     """Every hit of ``matcher`` in the given fields, in field order."""
+    if not matcher.may_match(facts.searchable(tuple(fields))):  # most tickets: one quick scan, no hit
+        return []
     hits = []
     for field in fields:
         for where, text, folded in facts.texts(field):
