@@ -31,7 +31,7 @@ class _Frozen(BaseModel):
 
 M = TypeVar("M", bound=BaseModel)
 _set = object.__setattr__
-_LAYOUTS: dict[type, tuple[tuple[str, ...], tuple[tuple[str, Any, Any], ...]]] = {}
+_LAYOUTS: dict[type, tuple[tuple[str, ...], tuple[tuple[str, Any, Any], ...], set[str]]] = {}
 
 
 def construct(cls: type[M], values: dict[str, Any]) -> M:
@@ -43,9 +43,11 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     decision's assembly. ``values`` becomes the model's ``__dict__`` when it
     already lists every field in order, so pass a fresh dict.
     """
-    names, fields = _LAYOUTS.get(cls) or _layout(cls)
-    given = set(values)
-    if tuple(values) != names:
+    names, fields, every = _LAYOUTS.get(cls) or _layout(cls)
+    if tuple(values) == names:
+        given = every  # shared: pydantic copies a frozen model's fields set before it ever changes one
+    else:
+        given = set(values)
         missing = [n for n, default, factory in fields if n not in given and default is PydanticUndefined and not factory]
         if missing or not given.issubset(names):
             raise TypeError(f"{cls.__name__}: missing {missing} or unknown {sorted(given.difference(names))}")
@@ -59,11 +61,11 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     return model
 
 
-def _layout(cls: type[BaseModel]) -> tuple[tuple[str, ...], tuple[tuple[str, Any, Any], ...]]:
-    if cls.__pydantic_post_init__ or cls.model_config.get("extra") == "allow":
+def _layout(cls: type[BaseModel]) -> tuple[tuple[str, ...], tuple[tuple[str, Any, Any], ...], set[str]]:
+    if cls.__pydantic_post_init__ or cls.model_config.get("extra") == "allow" or not cls.model_config.get("frozen"):
         raise TypeError(f"{cls.__name__} needs pydantic's own model_construct")
     fields = tuple((name, f.default, f.default_factory) for name, f in cls.model_fields.items())
-    _LAYOUTS[cls] = layout = (tuple(cls.model_fields), fields)
+    _LAYOUTS[cls] = layout = (tuple(cls.model_fields), fields, set(cls.model_fields))
     return layout
 
 
