@@ -23,7 +23,7 @@ from core.decision import EscalationRecord, EscalationState
 from core.errors import DeskbridgeError
 from core.markers import ESCALATED_TAG, find_markers, marker
 from core.model import System
-from core.store import DecisionRecord, OutboxEntry, OutboxStatus, TicketRecord
+from core.store import DecisionRecord, OutboxEntry, OutboxStatus, Store, TicketRecord, head_revision
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -343,3 +343,33 @@ def test_ticket_evaluated_while_salesforce_failed_is_looked_at_again_with_its_re
     view = sandbox_admin.view("jira", issue)
     assert "sla_at_risk" in view["tags"] and view["group"] == "tier2"
     assert len(_markers(view, public=False)) == 1
+
+
+def test_upgrading_a_sqlite_store_keeps_its_decisions_outbox_and_states(tmp_path):
+    """Found by a chaos run that was going when migration 0002 landed: on SQLite the batch rebuild of
+    ``tickets`` dropped the old table with foreign keys on, and ON DELETE CASCADE emptied the escalation
+    states, the decision log and the outbox, so deskbridge escalated the same tickets all over again."""
+    from alembic import command
+    from engine_builders import ticket as engine_ticket
+
+    from core.store.schema import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    step = plan(STEP, AddTags(tags=(ESCALATED_TAG,)))
+    with Store.open(url, clock=lambda: NOW) as store:
+        with store.transaction() as tx:
+            tx.upsert_ticket(engine_ticket(id="7"), "standard", None, None)
+            tx.save_state(System.zendesk, "7", remembered("sla_breached"), 1)
+            tx.record_decision(decided(STEP, "sla_breached"))
+            tx.outbox_add(step)
+        config = alembic_config()
+        with store.engine.begin() as connection:  # as a database written before revision 0002
+            config.attributes["connection"] = connection
+            command.stamp(config, "0001")
+    with Store.open(url) as store:  # the upgrade to head runs here
+        assert store.schema_revision() == head_revision()
+        with store.transaction() as tx:
+            kept = tx.get_state(System.zendesk, "7"), tx.decisions_for(System.zendesk, "7"), tx.outbox_get(STEP)
+    state, decisions, entry = kept
+    assert state is not None and entry is not None
+    assert [d.idempotency_key for d in decisions] == [STEP]

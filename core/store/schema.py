@@ -8,6 +8,8 @@ does the same for it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -55,7 +57,7 @@ def upgrade(engine: Engine) -> str:
     with engine.connect() as probe:
         if current_revision(probe) == head:
             return head
-    with engine.begin() as connection:
+    with engine.connect() as connection, _sqlite_foreign_keys_off(connection), connection.begin():
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         if current_revision(connection) != head:
@@ -69,3 +71,19 @@ def upgrade(engine: Engine) -> str:
                     " (is it a newer deskbridge's database?)"
                 ) from None
     return head
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite batch migrations rebuild a table by dropping it; with foreign keys on, that drop would
+    cascade-delete every row referencing it (escalation states, decisions, the outbox). The pragma only
+    takes effect outside a transaction, so it is set on the driver connection before BEGIN."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
