@@ -10,12 +10,12 @@ as JSON. Both are pydantic models and round-trip through JSON unchanged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidatorFunctionWrapHandler, computed_field
 from pydantic import model_validator
-from pydantic_core import PydanticUndefined
 
 from core.actions import Action
 from core.calendar import utc_iso  # noqa: F401 - re-exported for explanations
@@ -31,7 +31,19 @@ class _Frozen(BaseModel):
 
 M = TypeVar("M", bound=BaseModel)
 _set = object.__setattr__
-_LAYOUTS: dict[type, tuple[tuple[str, ...], tuple[tuple[str, Any, Any], ...], set[str]]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What :func:`construct` needs to know about a model class, worked out once."""
+
+    names: tuple[str, ...]  # declaration order
+    every: set[str]  # the fields set shared by instances built with every field
+    required: frozenset[str]
+    defaults: tuple[tuple[str, Any, Any], ...]  # (name, default, default_factory)
+
+
+_LAYOUTS: dict[type, _Layout] = {}
 
 
 def construct(cls: type[M], values: dict[str, Any]) -> M:
@@ -43,16 +55,15 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     decision's assembly. ``values`` becomes the model's ``__dict__`` when it
     already lists every field in order, so pass a fresh dict.
     """
-    names, fields, every = _LAYOUTS.get(cls) or _layout(cls)
-    if tuple(values) == names:
-        given = every  # shared: pydantic copies a frozen model's fields set before it ever changes one
+    layout = _LAYOUTS.get(cls) or _layout(cls)
+    if tuple(values) == layout.names:
+        given = layout.every  # shared: pydantic copies a frozen model's fields set before it ever changes one
     else:
         given = set(values)
-        missing = [n for n, default, factory in fields if n not in given and default is PydanticUndefined and not factory]
-        if missing or not given.issubset(names):
-            raise TypeError(f"{cls.__name__}: missing {missing} or unknown {sorted(given.difference(names))}")
+        if not layout.required <= given <= layout.every:
+            raise TypeError(f"{cls.__name__}: needs {sorted(layout.required)}, knows {layout.names}, got {sorted(given)}")
         values = {name: values[name] if name in given else (factory() if factory else default)
-                  for name, default, factory in fields}
+                  for name, default, factory in layout.defaults}
     model = cls.__new__(cls)
     _set(model, "__dict__", values)
     _set(model, "__pydantic_fields_set__", given)
@@ -61,11 +72,16 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     return model
 
 
-def _layout(cls: type[BaseModel]) -> tuple[tuple[str, ...], tuple[tuple[str, Any, Any], ...], set[str]]:
+def _layout(cls: type[BaseModel]) -> _Layout:
     if cls.__pydantic_post_init__ or cls.model_config.get("extra") == "allow" or not cls.model_config.get("frozen"):
         raise TypeError(f"{cls.__name__} needs pydantic's own model_construct")
-    fields = tuple((name, f.default, f.default_factory) for name, f in cls.model_fields.items())
-    _LAYOUTS[cls] = layout = (tuple(cls.model_fields), fields, set(cls.model_fields))
+    fields = cls.model_fields
+    _LAYOUTS[cls] = layout = _Layout(
+        names=tuple(fields),
+        every=set(fields),
+        required=frozenset(name for name, f in fields.items() if f.is_required()),
+        defaults=tuple((name, f.default, f.default_factory) for name, f in fields.items()),
+    )
     return layout
 
 

@@ -87,7 +87,7 @@ def evaluate(
         actions=tuple(outcome.actions),
         note_template=outcome.note_template,
         customer_template=outcome.customer_template,
-        rule_ids=tuple(rule.id for rule, _ in (*outcome.acting, *outcome.proposing)),
+        rule_ids=tuple([rule.id for rule, _ in outcome.acting] + [rule.id for rule, _ in outcome.proposing]),
         reasons=reasons,
         inputs=inputs,
         skipped_because=tuple(outcome.skipped),
@@ -204,7 +204,7 @@ def _reasons(outcome: Outcome) -> tuple[Reason, ...]:
 def _inputs(facts: Facts, tier_source: str, outcome: Outcome, state: EscalationState, policy: Policy) -> DecisionInputs:
     ticket = facts.ticket
     clocks = tuple(facts.clocks.values())
-    keywords = tuple(k for _, fs in (*outcome.acting, *outcome.proposing) for f in fs for k in f.keywords)
+    keywords = tuple([k for _, fs in (*outcome.acting, *outcome.proposing) for f in fs for k in f.keywords])
     return construct(DecisionInputs, dict(
         system=ticket.system,
         status=ticket.status,
@@ -214,8 +214,8 @@ def _inputs(facts: Facts, tier_source: str, outcome: Outcome, state: EscalationS
         segment=facts.segment,
         sla_calendar=facts.calendar.name if clocks else None,
         sla=clocks,
-        sla_disagreements=tuple(f"{c.target}: {c.native.disagreement}" for c in clocks
-                                if c.native is not None and c.native.disagreement),
+        sla_disagreements=tuple([f"{c.target}: {c.native.disagreement}" for c in clocks
+                                 if c.native is not None and c.native.disagreement]),
         keywords=keywords,
         reopen_count=facts.reopen_count,
         last_human_activity_at=facts.last_activity("any"),

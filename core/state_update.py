@@ -71,4 +71,5 @@ def _cooldowns(state: EscalationState, policy: Policy, outcome: Outcome, now: da
 
 
 def _sorted(mapping: dict) -> dict:
-    return dict(sorted(mapping.items()))
+    """The (freshly built) mapping in key order, for stable JSON."""
+    return mapping if len(mapping) < 2 else dict(sorted(mapping.items()))
