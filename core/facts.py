@@ -23,7 +23,7 @@ class Facts:
     """One ticket at one instant, with its tier, SLA clocks and lazily folded texts."""
 
     __slots__ = ("ticket", "tier", "segment", "clocks", "calendar", "calendars", "now", "now_ts", "_texts", "_activity",
-                 "_searchable", "_reopens")
+                 "_searchable", "_reopens", "_when")
 
     def __init__(
         self,
@@ -47,6 +47,7 @@ class Facts:
         self._activity: dict[str, datetime] | None = None
         self._searchable: dict[tuple[str, ...], str] = {}
         self._reopens: int | None = None
+        self._when: dict[tuple[str, float], float] = {}
 
     def named_calendar(self, name: str | None) -> BusinessCalendar:
         """A calendar by policy name; None means the ticket's SLA calendar."""
@@ -55,6 +56,19 @@ class Facts:
     def calendar_for(self, clock: SlaClock) -> BusinessCalendar:
         """The calendar a clock runs on."""
         return self.calendar if clock.calendar == self.calendar.name else self.calendars[clock.calendar]
+
+    def when_used(self, clock: SlaClock, minutes: float) -> float:
+        """Epoch instant at which a running clock will have used ``minutes``.
+
+        Remembered per clock and figure: several at-risk triggers of one policy
+        usually share thresholds (75% of the same targets).
+        """
+        key = (clock.target, minutes)
+        at = self._when.get(key)
+        if at is None:
+            at = self._when[key] = self.calendar_for(clock).add_business_seconds(
+                self.now_ts, (minutes - clock.elapsed_minutes) * 60.0)
+        return at
 
     def texts(self, field: TextField) -> list[tuple[str, str, tuple[str, list[int] | None]]]:
         """``(where, original, folded)`` for one searchable field; comments are named ``comment:<id>``."""

@@ -6,6 +6,7 @@ look at a ticket again even if nothing changes in the helpdesk.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -35,14 +36,9 @@ class AtRisk(Trigger):
             raise ValueError("at_risk needs percent_used and/or remaining_minutes")
         return self
 
-    def _thresholds(self, target_minutes: int) -> list[float]:
+    def _thresholds(self, target_minutes: int) -> tuple[float, ...]:
         """Minutes used at which each configured threshold is reached."""
-        out = []
-        if self.percent_used is not None:
-            out.append(target_minutes * self.percent_used / 100.0)
-        if self.remaining_minutes is not None:
-            out.append(max(target_minutes - self.remaining_minutes, 0))
-        return out
+        return _thresholds(self.percent_used, self.remaining_minutes, target_minutes)
 
     def check(self, facts: Facts) -> list[Finding]:
         findings = []
@@ -65,14 +61,24 @@ class AtRisk(Trigger):
             clock = facts.clocks.get(target)
             if clock is None or clock.state is not ClockState.running or clock.breached:
                 continue
-            pending = [t for t in self._thresholds(clock.target_minutes) if t > clock.elapsed_minutes]
-            if not pending or (not self.require_both and len(pending) < len(self._thresholds(clock.target_minutes))):
+            thresholds = self._thresholds(clock.target_minutes)
+            pending = [t for t in thresholds if t > clock.elapsed_minutes]
+            if not pending or (not self.require_both and len(pending) < len(thresholds)):
                 continue
-            minutes = max(pending) if self.require_both else min(pending)
-            at = facts.calendar_for(clock).add_business_seconds(
-                facts.now_ts, (minutes - clock.elapsed_minutes) * 60.0)
+            at = facts.when_used(clock, max(pending) if self.require_both else min(pending))
             soonest = at if soonest is None else min(soonest, at)
         return soonest
+
+
+@lru_cache(maxsize=1024)
+def _thresholds(percent_used: float | None, remaining_minutes: int | None, target_minutes: int) -> tuple[float, ...]:
+    """The at-risk points of one target (few distinct ones per policy, so worked out once each)."""
+    out: list[float] = []
+    if percent_used is not None:
+        out.append(target_minutes * percent_used / 100.0)
+    if remaining_minutes is not None:
+        out.append(max(target_minutes - remaining_minutes, 0))
+    return tuple(out)
 
 
 class Breached(Trigger):
