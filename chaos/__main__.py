@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -25,6 +26,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # The settling syncs run in this process: their warnings (unknown accounts, retries) would break up the
+    # report. Errors still show; the syncs under chaos log everything to <workdir>/worker.log.
+    logging.getLogger("deskbridge").setLevel(logging.ERROR)
     from chaos.config import ChaosConfig
     from chaos.report import print_report
     from chaos.runner import run_chaos

@@ -57,7 +57,7 @@ class HumanLog:
                 self.reassignments.append(reassignment)
 
 
-def apply(admin: SandboxAdmin, action: HumanAction, log: HumanLog) -> None:
+def act(admin: SandboxAdmin, action: HumanAction, log: HumanLog) -> None:
     """Make the edit; a reassignment is recorded with the token it left and its place in the write log."""
     since = admin.mark() if action.action["action"] == "reassign" else 0
     try:
@@ -130,6 +130,6 @@ class DuringRun:
             for delay, action in sorted(self.plan, key=lambda p: p[0]):
                 time.sleep(max(0.0, delay - (time.monotonic() - began)))
                 admin.advance(1)
-                apply(admin, action, self.log)
+                act(admin, action, self.log)
         finally:
             admin.close()

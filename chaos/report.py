@@ -81,7 +81,7 @@ def print_report(report: ChaosReport, console: Console | None = None) -> None:
                       markup=False)
     by_kind = Counter(v.invariant for v in report.violations)
     console.print("violations: " + str(len(report.violations)) + " ("
-                  + ", ".join(f"{name} {by_kind.get(name, 0)}" for name in (*INVARIANTS, "settled")) + ")")
+                  + ", ".join(f"{name} {by_kind.get(name, 0)}" for name in (*INVARIANTS, "settled", "hung")) + ")")
     for violation in report.violations:
         console.print(f"  - {violation}", markup=False)
     console.print(f"took {report.seconds:.0f} s, seed {report.seed}")

@@ -36,6 +36,10 @@ from chaos.observe import observe, views
 from chaos.process import ROOT, RunResult, SyncProcess
 from chaos.report import ChaosReport, RoundLog
 from chaos.schedule import FaultDeck, draw_faults, draw_kill
+from core.model import System
+from core.settings import load_settings
+from flows.pipeline import run_sync
+from flows.wiring import build_context
 from sandbox.admin_client import SandboxAdmin
 from sandbox.runner import Sandbox
 
@@ -102,7 +106,7 @@ class ChaosRun:
             self.candidates[system].append(ticket_id)
             log.created.append(f"{system}:{ticket_id} ({what})")
         for action in humans.draw_actions(self.people_rng, self.candidates, self.agents, self.config.humans_between):
-            humans.apply(self.admin, action, self.people)
+            humans.act(self.admin, action, self.people)
         faults = draw_faults(self.rng, self.deck.deal(self.config.faults_per_round), self.config.systems)
         for fault in faults:
             self.admin.add_fault(**fault.rule())
@@ -114,8 +118,6 @@ class ChaosRun:
         self.admin.clear_faults()
         now, log.settle_runs, log.settle_writes, quiet = self._settle()
         if self.window_start is None:
-            from core.settings import load_settings
-
             self.window_start = now - timedelta(days=load_settings().initial_lookback_days)
         self._check(log, now, quiet)
         self._remember_escalated()
@@ -150,11 +152,6 @@ class ChaosRun:
 
     def _settle(self) -> tuple[datetime, int, int, bool]:
         """Clean syncs of every helpdesk until a whole pass writes nothing; (now, syncs, writes, quiet)."""
-        from core.model import System
-        from core.settings import load_settings
-        from flows.pipeline import run_sync
-        from flows.wiring import build_context
-
         runs = writes = 0
         for attempt in range(self.config.settle_limit):
             self.admin.advance(EXPORT_HOLDBACK_SECONDS)
@@ -173,10 +170,6 @@ class ChaosRun:
         return now, runs, writes, False
 
     def _check(self, log: RoundLog, now: datetime, quiet: bool) -> None:
-        from core.model import System
-        from core.settings import load_settings
-        from flows.wiring import build_context
-
         contexts = {s: build_context(System(s), load_settings(), now) for s in self.config.systems}
         try:
             observation = observe(
@@ -188,6 +181,9 @@ class ChaosRun:
         found = check(observation)
         if not quiet:
             found.append(Violation("settled", "*", f"clean syncs still wrote after {self.config.settle_limit} passes"))
+        for run in (r for r in log.runs if r.timed_out):
+            found.append(Violation("hung", run.system, f"a sync under chaos gave no answer within "
+                                                       f"{self.config.run_timeout:.0f} s (killed)"))
         log.tickets_checked = len(observation.tickets)
         log.expected_escalations = sum(len(t.expected.acting) for t in observation.tickets if t.expected)
         log.violations = [v for v in found if v not in self.seen]
