@@ -61,7 +61,8 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     else:
         given = set(values)
         if not layout.required <= given <= layout.every:
-            raise TypeError(f"{cls.__name__}: needs {sorted(layout.required)}, knows {layout.names}, got {sorted(given)}")
+            raise TypeError(f"{cls.__name__}: needs {sorted(layout.required)}, knows {layout.names}, "
+                            f"got {sorted(given)}")
         values = {name: values[name] if name in given else (factory() if factory else default)
                   for name, default, factory in layout.defaults}
     model = cls.__new__(cls)

@@ -200,8 +200,8 @@ def compute_clock(
     )
 
 
-def _business_use(calendar: BusinessCalendar, timeline: Timeline, start: float, end: float,
-                  paused: frozenset[Status], target_s: float, positions: dict[float, float]) -> tuple[float, float | None]:
+def _business_use(calendar: BusinessCalendar, timeline: Timeline, start: float, end: float, paused: frozenset[Status],
+                  target_s: float, positions: dict[float, float]) -> tuple[float, float | None]:
     """Business seconds used in ``[start, end)`` while the status lets the clock run, and the instant
     the target was reached, if it was.
 
