@@ -4,7 +4,10 @@ The tickets come from the sandbox's deterministic seed generator (the same
 world the emulators serve), turned into plain normalized dicts outside the
 timed region. The timed region is what a sync does per ticket after the
 pull: build the :class:`~core.model.Ticket` from its dict (pydantic
-validation), then :func:`core.rules.evaluate` with the shipped policy.
+validation), then :func:`core.rules.evaluate` with the shipped policy. A
+decision's explanation paragraph is written when first read (the sync's
+decision log reads it, replays do not), so it is timed apart and printed on
+its own line with the rate that includes it.
 Tickets are generated and timed in chunks so 100,000 never sit in memory at
 once. The rate is computed from this process's CPU time on one pinned core
 (the wall-clock rate is printed too: on a shared machine it is lower).
