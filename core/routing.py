@@ -99,6 +99,10 @@ def _target(rule: Rule, findings: list[Finding], ticket: Ticket, account: Accoun
     """The logical target of one rule's route, or None and why not."""
     route = rule.route
     if isinstance(route, ToLadder):
+        if ticket.group is not None and ticket.group not in ladder:
+            # A specialist queue (security, billing, ...) owns the ticket: climbing the
+            # ladder would take it away from the people who can fix it.
+            return None, f"the ticket is in the specialist queue {ticket.group}; the ladder does not move it"
         if level + 1 >= len(ladder):
             return None, f"already at the top of the ladder ({ladder[-1]})"
         return ladder[level + 1], ""

@@ -139,3 +139,22 @@ def test_nothing_happens_to_a_solved_ticket(tmp_path):
                       native_status="solved")
     assert not decision.escalate and decision.actions == () and decision.next_check_at is None
     assert "no longer open" in decision.explanation
+
+
+def test_ladder_rules_leave_a_ticket_in_a_specialist_queue_where_it_is(tmp_path):
+    """A security ticket whose SLA is at risk keeps its security team; tags and the note still go out."""
+    from core.actions import AddTags, AssignGroup
+    from engine_builders import at, comment, policy, ticket
+    from core.rules import evaluate
+
+    p = policy(tmp_path, rules="""\
+        - id: at_risk
+          when: {trigger: at_risk, targets: [first_response], percent_used: 75}
+          route: {to: ladder}
+          tags: [sla_at_risk]
+        """)
+    t = ticket(group="security", comments=(comment("c1", "customer", at(0), "help"),))
+    decision = evaluate(t, None, p, at(50))  # 50 of 60 minutes used
+    assert not any(isinstance(a, AssignGroup) for a in decision.actions)
+    assert any(isinstance(a, AddTags) and "sla_at_risk" in a.tags for a in decision.actions)
+    assert any("specialist queue security" in s for s in decision.skipped_because)
