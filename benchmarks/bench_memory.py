@@ -50,7 +50,8 @@ class Sample:
 
     size: int
     system: str
-    pulled: int
+    tickets: int  # distinct tickets the state store holds after the run
+    pulled: int  # records pulled: echoes of the run's own writes that come back in later pages count again
     evaluated: int
     written: int
     seconds: float
@@ -95,11 +96,13 @@ def child(system: str, now: datetime) -> dict:
     began = time.perf_counter()
     try:
         summary = run_sync(ctx, now, str(uuid.uuid4()))
+        seconds, peak = time.perf_counter() - began, peak_mib()
+        with ctx.store.transaction() as tx:
+            tickets = len(tx.ticket_records(System(system)))
     finally:
         ctx.store.close()
-    return {"system": system, "pulled": summary.pulled, "evaluated": summary.evaluated,
-            "written": sum(summary.writes.values()), "seconds": time.perf_counter() - began,
-            "rss_before_mib": before, "peak_mib": peak_mib()}
+    return {"system": system, "tickets": tickets, "pulled": summary.pulled, "evaluated": summary.evaluated,
+            "written": sum(summary.writes.values()), "seconds": seconds, "rss_before_mib": before, "peak_mib": peak}
 
 
 # -- the parent: sandbox and sync subprocesses ----------------------------------------------------
@@ -196,8 +199,8 @@ def measure_size(size: int, systems: list[str], seed: int, startup_timeout: floa
 
 def print_sample(s: Sample) -> None:
     sandbox = f"{s.sandbox_rss_mib:,.0f}" if s.sandbox_rss_mib is not None else "?"
-    print(f"  {s.size:>7,} {s.system:<10} {s.pulled:>7,} {s.evaluated:>7,} {s.written:>6,} {s.seconds:>7.1f} "
-          f"{s.rss_before_mib:>9.1f} {s.peak_mib:>8.1f} {s.growth_mib:>7.1f} {sandbox:>8}", flush=True)
+    print(f"  {s.size:>7,} {s.system:<10} {s.tickets:>7,} {s.pulled:>7,} {s.evaluated:>7,} {s.written:>6,} "
+          f"{s.seconds:>7.1f} {s.rss_before_mib:>9.1f} {s.peak_mib:>8.1f} {s.growth_mib:>7.1f} {sandbox:>8}", flush=True)
 
 
 def print_flatness(samples: list[Sample]) -> bool:
@@ -209,11 +212,11 @@ def print_flatness(samples: list[Sample]) -> bool:
             continue
         small, large = mine[0], mine[-1]
         ratio = large.peak_mib / small.peak_mib
-        extra = (large.peak_mib - small.peak_mib) / max(large.pulled - small.pulled, 1) * 1000
+        extra = (large.peak_mib - small.peak_mib) / max(large.tickets - small.tickets, 1) * 1000
         ok = ratio <= FLAT_TOLERANCE
         flat &= ok
-        print(f"  {system}: peak {small.peak_mib:.1f} MiB at {small.pulled:,} tickets -> {large.peak_mib:.1f} MiB at "
-              f"{large.pulled:,} ({ratio:.2f}x for {large.pulled / max(small.pulled, 1):.0f}x the tickets; "
+        print(f"  {system}: peak {small.peak_mib:.1f} MiB at {small.tickets:,} tickets -> {large.peak_mib:.1f} MiB at "
+              f"{large.tickets:,} ({ratio:.2f}x for {large.tickets / max(small.tickets, 1):.0f}x the tickets; "
               f"{extra:+.2f} MiB per 1,000 more tickets): {'flat' if ok else 'NOT flat'} "
               f"(flat = within {FLAT_TOLERANCE:.2f}x)")
     return flat
@@ -246,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.seed}; one fresh sync subprocess per helpdesk and size; peak = ru_maxrss of that subprocess")
     if args.sizes != FULL_SIZES:
         print(f"  full run: python -m benchmarks memory -- --sizes {FULL_SIZES}")
-    print(f"  {'world':>7} {'helpdesk':<10} {'pulled':>7} {'evald':>7} {'writes':>6} {'sync s':>7} "
+    print(f"  {'world':>7} {'helpdesk':<10} {'tickets':>7} {'pulled':>7} {'evald':>7} {'writes':>6} {'sync s':>7} "
           f"{'RSS0 MiB':>9} {'peak MiB':>8} {'growth':>7} {'sandbox':>8}")
     samples = [s for size in sizes for s in measure_size(size, systems, args.seed, args.startup_timeout)]
     print("flatness (RSS high-water mark of the sync subprocess):")
