@@ -98,6 +98,12 @@ class Rule(BaseModel):
     customer_message: str | None = None  # a customer template, sent only when the rule names one
     cooldown: Minutes | None = None  # minutes before this rule may act on the same ticket again
 
+    @property
+    def informs_only(self) -> bool:
+        """A rule that only writes to the customer (a progress update): it does not escalate."""
+        return (self.customer_message is not None and self.route is None and not self.tags
+                and self.raise_priority is None and self.note is None and self.mode == "auto")
+
     @field_validator("id")
     @classmethod
     def _slug(cls, value: str) -> str:

@@ -141,6 +141,10 @@ def _plan(policy: Policy, facts: Facts, account: Account | None, state: Escalati
     """Effective actions of the acting rules: only what changes the ticket."""
     if not outcome.acting:
         return
+    if all(rule.informs_only for rule, _ in outcome.acting):
+        # Progress updates: a message to the customer, no escalation and no handoff note.
+        _plan_customer_message(policy, facts, state, outcome)
+        return
     ticket = facts.ticket
     route = choose_route(outcome.acting, ticket, account, policy.settings.ladder, state)
     outcome.route = route
@@ -166,7 +170,9 @@ def _plan(policy: Policy, facts: Facts, account: Account | None, state: Escalati
 
 
 def _plan_customer_message(policy: Policy, facts: Facts, state: EscalationState, outcome: Outcome) -> None:
-    template = next((r.customer_message for r, _ in outcome.acting if r.customer_message), None)
+    # An escalation's own message comes before a progress update when both rules act.
+    ordered = sorted(outcome.acting, key=lambda pair: pair[0].informs_only)
+    template = next((r.customer_message for r, _ in ordered if r.customer_message), None)
     if template is None:
         return
     last = state.last_customer_message_at

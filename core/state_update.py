@@ -39,6 +39,7 @@ def _unchanged(state: EscalationState, outcome: Outcome, book: ProposalBook, now
     """Nothing to remember: most decisions, which then share the prior state object."""
     return (
         not outcome.escalate
+        and not outcome.customer_template
         and not outcome.proposing
         and not book.approved_now
         and not book.rejected_now
@@ -63,7 +64,7 @@ def _escalations(state: EscalationState, outcome: Outcome, now: datetime) -> dic
 def _cooldowns(state: EscalationState, policy: Policy, outcome: Outcome, now: datetime) -> dict[str, datetime]:
     """Unexpired cooldowns, plus a fresh one for every rule that acted now."""
     cooldowns = {rule_id: until for rule_id, until in state.cooldowns.items() if until > now}
-    if outcome.escalate:
+    if outcome.escalate or outcome.customer_template:  # a progress update has its cooldown too
         for rule, _ in outcome.acting:
             minutes = rule.cooldown if rule.cooldown is not None else policy.settings.cooldown
             cooldowns[rule.id] = now + timedelta(minutes=minutes)

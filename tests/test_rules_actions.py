@@ -102,7 +102,7 @@ def test_customer_message_only_where_the_rule_says_so(tmp_path):
 
 
 def test_customer_message_at_most_once_per_interval(tmp_path):
-    rule = f"- id: r\n  {FLAG}\n  customer_message: escalation_notice\n"
+    rule = f"- id: r\n  {FLAG}\n  tags: [x]\n  customer_message: escalation_notice\n"
     recent = EscalationState(last_customer_message_at=at(-60))
     decision = decide(tmp_path, rule, state=recent)
     assert decision.escalate and decision.customer_template is None
@@ -158,3 +158,23 @@ def test_ladder_rules_leave_a_ticket_in_a_specialist_queue_where_it_is(tmp_path)
     assert not any(isinstance(a, AssignGroup) for a in decision.actions)
     assert any(isinstance(a, AddTags) and "sla_at_risk" in a.tags for a in decision.actions)
     assert any("specialist queue security" in s for s in decision.skipped_because)
+
+
+def test_a_message_only_rule_sends_a_progress_update_without_escalating(tmp_path):
+    rule = f"- id: update\n  {FLAG}\n  customer_message: progress_update\n  cooldown: 2h\n"
+    decision = decide(tmp_path, rule)
+    assert decision.escalate is False and decision.mode == "none"
+    assert decision.customer_template == "progress_update" and decision.note_template is None
+    assert decision.actions == ()  # no tags, no routing, no priority
+    state = decision.new_state
+    assert state.last_customer_message_at == decision.evaluated_at and state.level == 0
+    assert "update" in state.cooldowns and not state.escalations
+    again = decide(tmp_path, rule, state=state)  # within the rule's cooldown: nothing
+    assert again.customer_template is None
+
+
+def test_an_escalation_message_wins_over_a_progress_update_in_the_same_decision(tmp_path):
+    rules = (f"- id: update\n  {FLAG}\n  customer_message: progress_update\n"
+             f"- id: esc\n  {FLAG}\n  tags: [x]\n  customer_message: escalation_notice\n")
+    decision = decide(tmp_path, rules)
+    assert decision.escalate and decision.customer_template == "escalation_notice"
