@@ -48,6 +48,7 @@ from pathlib import Path
 from benchmarks.bench_evaluate import machine_info
 from core.model import System
 from core.settings import Settings
+from core.store import Store
 from flows.pipeline import SyncContext, run_sync
 from flows.wiring import build_context
 from sandbox.admin_client import SandboxAdmin, SandboxAdminError
@@ -259,8 +260,6 @@ def sync_once(system: str, settings: Settings, admin: SandboxAdmin, label: str,
 
 def touch(admin: SandboxAdmin, system: str, settings: Settings, share: float, seed: int) -> frozenset[str]:
     """People comment on ``share`` of the helpdesk's stored tickets (open ones first); the ids they touched."""
-    from core.store import Store
-
     with Store.open(settings.state_url) as store, store.transaction() as tx:
         records = tx.ticket_records(System(system))
     rng = random.Random(seed)
