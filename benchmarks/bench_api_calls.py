@@ -16,7 +16,7 @@ wrapper around the real connector files each call under the verb that made it:
 ``pull`` (pull_changes), ``re-read`` (fetch_tickets: the escalating tickets' full
 history for the handoff note, conflict re-reads) and ``write`` (apply); calls made
 outside them (client set-up) are ``set-up``. *Changed* tickets are the distinct pulled
-tickets newer than the store held before the run (the pipeline's duplicate rule): an
+tickets the store did not hold before the run (the pipeline's duplicate rule): an
 echo of a write earlier in the same run counts once, an unchanged ticket that an
 overlap window pulls again not at all.
 
@@ -96,9 +96,9 @@ class MeteredConnector:
     Only observes: every attribute and verb is the wrapped connector's own.
     """
 
-    def __init__(self, inner, known: dict[str, datetime] | None = None):
+    def __init__(self, inner, known: dict[str, tuple[datetime, str]] | None = None):
         self._inner = inner
-        self._known = known or {}  # ticket id -> updated_at the store held before the run
+        self._known = known or {}  # ticket id -> (updated_at, concurrency token) the store held before the run
         self.phases: dict[str, Counter[str]] = {p: Counter() for p in PHASES[:3]}
         self.pulled_ids: set[str] = set()
         self.changed_ids: set[str] = set()
@@ -128,11 +128,17 @@ class MeteredConnector:
             self.raw_records += page.raw_count
             self.pulled_ids.update(t.id for t in page.tickets)
             self.pulled_ids.update(q.ticket_id for q in page.quarantined)
-            # Changed = newer than what the store held (the pipeline's duplicate rule); overlap re-reads are not.
-            self.changed_ids.update(t.id for t in page.tickets
-                                    if t.id not in self._known or t.updated_at > self._known[t.id])
+            # Changed = not what the store held (the pipeline's duplicate rule); overlap re-reads are not.
+            self.changed_ids.update(t.id for t in page.tickets if self._is_new(t))
             self.changed_ids.update(q.ticket_id for q in page.quarantined)
             yield page
+
+    def _is_new(self, ticket) -> bool:
+        """Store.is_duplicate inverted: a later update time, or the same second with another token."""
+        stored = self._known.get(ticket.id)
+        if stored is None or ticket.updated_at != stored[0]:
+            return stored is None or ticket.updated_at > stored[0]
+        return ticket.concurrency_token != stored[1]
 
     def fetch_tickets(self, ids: Sequence[str], *, full_history: bool = False):
         with self._phase("re-read"):
@@ -150,7 +156,7 @@ class RunFigures:
 
     system: str
     label: str
-    changed_ids: frozenset[str]  # distinct pulled tickets newer than the store held before the run
+    changed_ids: frozenset[str]  # distinct pulled tickets the store did not hold before the run
     pulled_ids: frozenset[str]  # distinct tickets the pull returned (overlap re-reads included)
     raw_records: int  # records the API returned, before the connector's de-duplication (overlap windows)
     pages: int
@@ -212,7 +218,7 @@ def tickets_for(system: str, changed: int) -> int:
 def measured_run(ctx: SyncContext, label: str, now: datetime, limits: Limits) -> RunFigures:
     """Run one sync on ``ctx`` with its connector metered; the run's figures."""
     with ctx.store.transaction() as tx:
-        known = {r.ticket_id: r.updated_at for r in tx.ticket_records(ctx.system)}
+        known = {r.ticket_id: (r.updated_at, r.concurrency_token) for r in tx.ticket_records(ctx.system)}
     metered = MeteredConnector(ctx.connector, known)
     at_build = ctx.connector.calls.by_endpoint()  # calls made while the context was built (Jira's GET myself)
     sf_before = ctx.accounts.calls.by_endpoint()
