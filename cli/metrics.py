@@ -102,6 +102,15 @@ def open_store(state_url: str | None) -> Store:
     return Store.open(state_url or load_settings().state_url)
 
 
+def load_report(since, until, period, system, tier, priority, group, reason, mapping_dir, state_url):
+    """The metrics report the command options ask for, read from the state store (``metrics`` and ``report``)."""
+    window = window_from(since, until, period.value)
+    filters = filters_from(system, tier, priority, group, reason)
+    policy = policy_in_force(mapping_dir)
+    with open_store(state_url) as store:
+        return build_report(store, policy, window, filters, generated_at=datetime.now(UTC))
+
+
 @app.command()
 def metrics(
     since: SinceOpt = "7d",
@@ -117,11 +126,7 @@ def metrics(
     state_url: StateOpt = None,
 ) -> None:
     """Escalation rate, time to escalate, resolution, touches, SLA breaches and recurring reasons."""
-    window = window_from(since, until, period.value)
-    filters = filters_from(system, tier, priority, group, reason)
-    policy = policy_in_force(mapping_dir)
-    with open_store(state_url) as store:
-        report = build_report(store, policy, window, filters, generated_at=datetime.now(UTC))
+    report = load_report(since, until, period, system, tier, priority, group, reason, mapping_dir, state_url)
     if output is Format.json:
         typer.echo(report.model_dump_json(indent=2))
     elif output is Format.csv:

@@ -6,7 +6,6 @@ The page is self-contained (inline CSS and SVG, no script): it opens from
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,12 +24,8 @@ from cli.metrics import (
     SystemOpt,
     TierOpt,
     UntilOpt,
-    filters_from,
-    open_store,
-    policy_in_force,
-    window_from,
+    load_report,
 )
-from core.metrics_load import build_report
 from core.report_html import render_html
 
 
@@ -49,11 +44,7 @@ def report(
     state_url: StateOpt = None,
 ) -> None:
     """Write the escalation report as one static HTML page with charts."""
-    window = window_from(since, until, period.value)
-    filters = filters_from(system, tier, priority, group, reason)
-    policy = policy_in_force(mapping_dir)
-    with open_store(state_url) as store:
-        metrics = build_report(store, policy, window, filters, generated_at=datetime.now(UTC))
+    metrics = load_report(since, until, period, system, tier, priority, group, reason, mapping_dir, state_url)
     html.parent.mkdir(parents=True, exist_ok=True)
     html.write_text(render_html(metrics), encoding="utf-8")
     overall = metrics.scopes[0].window
