@@ -16,7 +16,7 @@ process ever had resident, imports included), and the RSS right before the run
 its own. The sandbox process's own RSS is printed beside it for contrast.
 
     python -m benchmarks memory                                        # 1k, 2.5k, 5k: a few minutes
-    python -m benchmarks memory -- --sizes 10000,50000,100000          # the full run: 52 min on 2 shared cores
+    python -m benchmarks memory -- --sizes 10000,50000,100000          # the full run: 23 to 52 min on 2 shared cores
 """
 
 from __future__ import annotations
