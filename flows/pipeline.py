@@ -256,11 +256,12 @@ def push_batch(ctx: SyncContext, batch: list[Evaluated], now: datetime, summary:
             tx.save_state(ctx.system, item.ticket.id, item.prior, item.prior.level)
     summary.replanned += len(retry)
     fresh, quarantined = ctx.connector.fetch_tickets([e.ticket.id for e in retry], full_history=True)
-    again = [_evaluate(ctx, t, _account_of(retry, t), _prior_of(retry, t), now) for t in fresh]
+    before = {e.ticket.id: e for e in retry}
+    again = [_evaluate(ctx, t, before[t.id].account, before[t.id].prior, now) for t in fresh if t.id in before]
     for item in again:  # a person who reassigned while we were writing keeps their choice
-        seen = next(e.ticket for e in retry if e.ticket.id == item.ticket.id)
-        item.recheck = any(e.recheck for e in retry if e.ticket.id == item.ticket.id)
-        item.decision = _respecting_people(item.decision, item.prior, item.ticket, seen)
+        earlier = before[item.ticket.id]
+        item.recheck = earlier.recheck
+        item.decision = _respecting_people(item.decision, item.prior, item.ticket, earlier.ticket)
     _plan(ctx, again)  # `fresh` already carries the full history
     record_batch(ctx, again, now, summary, quarantined=quarantined)
     final = [e.plan for e in again if e.plan is not None]
@@ -356,14 +357,6 @@ def api_calls(ctx: SyncContext) -> dict[str, dict[str, int]]:
 
 def _state(stored) -> EscalationState:
     return EscalationState.model_validate(stored.document) if stored else EscalationState()
-
-
-def _account_of(items: list[Evaluated], ticket: Ticket) -> Account | None:
-    return next((e.account for e in items if e.ticket.id == ticket.id), None)
-
-
-def _prior_of(items: list[Evaluated], ticket: Ticket) -> EscalationState:
-    return next((e.prior for e in items if e.ticket.id == ticket.id), EscalationState())
 
 
 def _iso(at: datetime | None) -> str | None:
