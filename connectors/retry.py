@@ -27,7 +27,7 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
-from core.errors import RetriableAPIError, RetryBudgetExceeded
+from core.errors import PayloadError, RetriableAPIError, RetryBudgetExceeded
 
 log = logging.getLogger("deskbridge.retry")
 T = TypeVar("T")
@@ -73,11 +73,14 @@ def call_with_retry(
     policy: RetryPolicy,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    payload_retries: int = 0,
 ) -> T:
     """Call ``fn`` (which raises deskbridge's typed errors) under the retry policy.
 
     Non-retriable errors pass straight through. When attempts or the wait budget
-    run out, the last retriable error is re-raised as RetryBudgetExceeded.
+    run out, the last retriable error is re-raised as RetryBudgetExceeded. An
+    unreadable body (PayloadError) is asked for again ``payload_retries`` times,
+    at once: set it only for reads, which are safe to repeat.
     """
 
     def give_up(state: RetryCallState) -> T:
@@ -107,4 +110,11 @@ def call_with_retry(
         retry_error_callback=give_up,
         reraise=False,
     )
-    return retrying(fn)
+    for asked in range(payload_retries + 1):
+        try:
+            return retrying(fn)
+        except PayloadError as exc:
+            if asked == payload_retries:
+                raise
+            logging.getLogger(f"deskbridge.{system}").warning("%s %s: %s; asking once more", system, endpoint, exc)
+    raise AssertionError("unreachable")

@@ -162,16 +162,8 @@ class JiraClient:
 
     def _call(self, endpoint: str, fn: Callable[[], T], *, idempotent: bool = True) -> T:
         """Run ``fn`` under the retry policy; an unreadable body on a read is asked for once more."""
-        asked_again = False
-        while True:
-            try:
-                return call_with_retry(lambda: self._attempt(endpoint, fn, idempotent), system=SYSTEM,
-                                       endpoint=endpoint, policy=self.policy, sleep=self._sleep)
-            except PayloadError as exc:
-                if asked_again or not idempotent:
-                    raise
-                asked_again = True
-                log.warning("jira %s: %s; asking once more", endpoint, exc)
+        return call_with_retry(lambda: self._attempt(endpoint, fn, idempotent), system=SYSTEM, endpoint=endpoint,
+                               policy=self.policy, sleep=self._sleep, payload_retries=1 if idempotent else 0)
 
     def _attempt(self, endpoint: str, fn: Callable[[], T], idempotent: bool) -> T:
         try:

@@ -178,7 +178,7 @@ class SalesforceClient:
         """
         if self._sf is None:
             self.login()
-        logged_in_again = asked_again = False
+        logged_in_again = False
         while True:
             try:
                 return self._retried(endpoint, lambda: op(self._sf))
@@ -191,11 +191,6 @@ class SalesforceClient:
                 logged_in_again = True
                 log.info("salesforce: session expired or revoked; logging in again")
                 self.login()
-            except PayloadError as exc:
-                if asked_again:
-                    raise
-                asked_again = True
-                log.warning("salesforce %s: %s; asking once more", endpoint, exc)
 
     def _retried(self, endpoint: str, fn: Callable[[], T]) -> T:
         def attempt() -> T:
@@ -207,7 +202,8 @@ class SalesforceClient:
                     raise
                 raise typed from exc
 
-        return call_with_retry(attempt, system=SYSTEM, endpoint=endpoint, policy=self.policy, sleep=self._sleep)
+        return call_with_retry(attempt, system=SYSTEM, endpoint=endpoint, policy=self.policy, sleep=self._sleep,
+                               payload_retries=1)
 
     def __repr__(self) -> str:
         state = "logged in" if self._sf is not None else "not logged in"

@@ -26,7 +26,6 @@ Retry layering (see :mod:`connectors.retry`), set here:
 from __future__ import annotations
 
 import itertools
-import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -44,7 +43,6 @@ from connectors.servicenow.batch import BATCH_PATH, InnerRequest, InnerResponse,
 from connectors.servicenow.translate import SYSTEM, LastResponse, status_error, translate
 from core.errors import APIError, FatalAPIError, PayloadError, RetriableAPIError
 
-log = logging.getLogger("deskbridge.servicenow")
 T = TypeVar("T")
 BATCH_ENDPOINT = f"POST {BATCH_PATH}"
 
@@ -180,16 +178,8 @@ class ServiceNowApi:
 
     def _call(self, endpoint: str, fn: Callable[[], T], *, payload_retry: bool = True) -> T:
         """Run ``fn`` under the retry policy; an unreadable body is asked for once more, then raised."""
-        asked_again = False
-        while True:
-            try:
-                return call_with_retry(lambda: self._typed(endpoint, fn), system=SYSTEM, endpoint=endpoint,
-                                       policy=self.policy, sleep=self._sleep)
-            except PayloadError as exc:
-                if asked_again or not payload_retry:
-                    raise
-                asked_again = True
-                log.warning("servicenow %s: %s; asking once more", endpoint, exc)
+        return call_with_retry(lambda: self._typed(endpoint, fn), system=SYSTEM, endpoint=endpoint,
+                               policy=self.policy, sleep=self._sleep, payload_retries=1 if payload_retry else 0)
 
     def _typed(self, endpoint: str, fn: Callable[[], T]) -> T:
         self._last.forget()

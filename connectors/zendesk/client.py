@@ -34,7 +34,6 @@ wants payload dicts with their side-loads, which zenpy's object generators drop.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -53,7 +52,6 @@ from connectors.retry import RetryPolicy, call_with_retry
 from connectors.zendesk.translate import SYSTEM, LastResponse, translate
 from core.errors import PayloadError
 
-log = logging.getLogger("deskbridge.zendesk")
 T = TypeVar("T")
 API = "/api/v2/"
 
@@ -133,14 +131,7 @@ class ZendeskClient:
         """
         endpoint = f"GET {API}{path}"
         url = self.url(path)
-        for attempt in (1, 2):
-            try:
-                return self._retried(endpoint, lambda: self._get_json(url, params, endpoint))
-            except PayloadError as exc:
-                if attempt == 2:
-                    raise
-                log.warning("zendesk %s: %s; asking once more", endpoint, exc)
-        raise AssertionError("unreachable")
+        return self._retried(endpoint, lambda: self._get_json(url, params, endpoint), payload_retries=1)
 
     def get_pages(self, path: str, key: str, params: dict[str, Any] | None = None, *, size: int = 100) -> list[dict]:
         """Every record of a cursor-paginated list (``page[size]``, ``meta.has_more``, ``links.next``)."""
@@ -194,7 +185,7 @@ class ZendeskClient:
 
     # -- the one place calls are made ----------------------------------------------------------
 
-    def _retried(self, endpoint: str, fn: Callable[[], T]) -> T:
+    def _retried(self, endpoint: str, fn: Callable[[], T], payload_retries: int = 0) -> T:
         def attempt() -> T:
             try:
                 return fn()
@@ -204,7 +195,8 @@ class ZendeskClient:
                     raise
                 raise typed from exc
 
-        return call_with_retry(attempt, system=SYSTEM, endpoint=endpoint, policy=self.policy, sleep=self._sleep)
+        return call_with_retry(attempt, system=SYSTEM, endpoint=endpoint, policy=self.policy, sleep=self._sleep,
+                               payload_retries=payload_retries)
 
     def close(self) -> None:
         self._session.close()
