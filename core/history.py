@@ -30,7 +30,9 @@ def merge_history(stored: Ticket | None, pulled: Ticket) -> Ticket:
     comments.update({_comment_key(c): c for c in pulled.comments})
     events = {_event_key(e): e for e in stored.history}
     events.update({_event_key(e): e for e in pulled.history})
-    if len(comments) == len(pulled.comments) and len(events) == len(pulled.history):
+    since = merged_history_since(stored, pulled)
+    if len(comments) == len(pulled.comments) and len(events) == len(pulled.history) \
+            and since == pulled.history_since:
         return pulled
     merged_comments = tuple(sorted(comments.values(), key=lambda c: (c.created_at, c.id)))
     return pulled.model_copy(
@@ -38,8 +40,24 @@ def merge_history(stored: Ticket | None, pulled: Ticket) -> Ticket:
             "comments": merged_comments,
             "history": tuple(sorted(events.values(), key=lambda e: e.at)),
             "first_agent_reply_at": _first_agent_reply(merged_comments, stored, pulled),
+            "history_since": since,
         }
     )
+
+
+def merged_history_since(stored: Ticket, pulled: Ticket):
+    """From when the merge of the two is complete.
+
+    ``stored`` is complete from its own ``history_since`` up to its ``updated_at``;
+    ``pulled`` from its ``history_since`` on. Where the two spans meet (or overlap)
+    the merge is complete from the earlier start; where a gap lies between them,
+    only from the pulled start.
+    """
+    if pulled.history_since is None:
+        return None
+    if stored.updated_at >= pulled.history_since:
+        return stored.history_since  # None when the stored snapshot was complete: the merge is too
+    return pulled.history_since
 
 
 def _first_agent_reply(comments: tuple[Comment, ...], stored: Ticket, pulled: Ticket):

@@ -177,6 +177,10 @@ class Ticket(_Frozen):
     # conversation and history, oldest first
     comments: tuple[Comment, ...] = ()
     history: tuple[HistoryEvent, ...] = ()
+    # Comments and history are complete from this instant on; None: over the ticket's whole life.
+    # A pull that carries only recent activity (Zendesk's event window) sets it, so the
+    # handoff note reads the whole life only for the tickets whose history is partial.
+    history_since: AwareDatetime | None = None
 
     # write safety and native SLA data
     concurrency_token: Ref  # Zendesk updated_at, ServiceNow sys_mod_count, Jira updated

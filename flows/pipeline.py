@@ -157,16 +157,38 @@ def _plan_with_full_history(ctx: SyncContext, writers: list[Evaluated], now: dat
     The plan must rest on what a person sees now: the decision is made again on
     the full read, and a person's reassignment since the pull is kept.
     """
-    fresh, _quarantined = ctx.connector.fetch_tickets([e.ticket.id for e in writers], full_history=True)
+    fresh, _quarantined = reread(ctx, [e.ticket for e in writers])
     by_id = {t.id: t for t in fresh}
     for item in writers:
         # Decide again on the full read: it may hold replies the pull lacked, or a person's newer edit.
-        current = merge_history(item.ticket, by_id.get(item.ticket.id, item.ticket))
+        current = by_id.get(item.ticket.id, item.ticket)
         decision = evaluate(current, item.account, ctx.policy, now, item.prior)
         if current.concurrency_token != item.ticket.concurrency_token:
             decision = _respecting_people(decision, item.prior, current, item.ticket)
         item.decision, item.ticket = decision, current
     _plan(ctx, writers)
+
+
+def reread(ctx: SyncContext, known: Sequence[Ticket]) -> tuple[list[Ticket], list]:
+    """These tickets as they are now, in bulk, merged with what is known of them.
+
+    Tickets whose known history is complete are read as they are now and keep the
+    comments and history already known. Tickets whose history is partial (``history_since``
+    set), and tickets a person changed since the known version (the cheap read cannot
+    show what they did), are read with their whole life (Zendesk: one audits call each).
+    """
+    by_id = {t.id: t for t in known}
+    cheap, quarantined = _fetch(ctx, [t.id for t in known if t.history_since is None], full_history=False)
+    merged = {t.id: merge_history(by_id.get(t.id), t) for t in cheap}
+    partial = [t.id for t in known if t.history_since is not None]
+    partial += [tid for tid, t in merged.items() if t.history_since is not None]
+    full, bad = _fetch(ctx, partial, full_history=True)
+    merged.update({t.id: merge_history(by_id.get(t.id), t) for t in full})
+    return list(merged.values()), quarantined + bad
+
+
+def _fetch(ctx: SyncContext, ids: list[str], *, full_history: bool) -> tuple[list[Ticket], list]:
+    return ctx.connector.fetch_tickets(ids, full_history=full_history) if ids else ([], [])
 
 
 def _respecting_people(decision: Decision, prior: EscalationState, current: Ticket, seen: Ticket) -> Decision:
@@ -255,7 +277,7 @@ def push_batch(ctx: SyncContext, batch: list[Evaluated], now: datetime, summary:
         for item in retry:  # the escalation did not happen: forget it before deciding again
             tx.save_state(ctx.system, item.ticket.id, item.prior, item.prior.level)
     summary.replanned += len(retry)
-    fresh, quarantined = ctx.connector.fetch_tickets([e.ticket.id for e in retry], full_history=True)
+    fresh, quarantined = reread(ctx, [e.ticket for e in retry])
     before = {e.ticket.id: e for e in retry}
     again = [_evaluate(ctx, t, before[t.id].account, before[t.id].prior, now) for t in fresh if t.id in before]
     for item in again:  # a person who reassigned while we were writing keeps their choice

@@ -64,3 +64,32 @@ def test_priority_set_by_people_unwinds_only_deskbridges_own_raises():
     person_last = _ticket(history=[change(5, "normal", "high", True), change(9, "high", "urgent", False)])
     assert priority_set_by_people(person_last.model_copy(update={"priority": Priority.urgent})) is Priority.urgent
     assert priority_set_by_people(_ticket()) is Priority.normal
+
+
+def _partial(since_minutes: int | None, updated_minutes: int = 60, comments=()) -> Ticket:
+    since = None if since_minutes is None else T0 + timedelta(minutes=since_minutes)
+    return _ticket(comments).model_copy(update={"history_since": since,
+                                                "updated_at": T0 + timedelta(minutes=updated_minutes)})
+
+
+def test_a_partial_pull_merged_with_a_complete_snapshot_that_reaches_it_is_complete():
+    stored = _partial(None, updated_minutes=60)  # complete up to minute 60
+    pulled = _partial(55, updated_minutes=90, comments=[_comment(1, Role.customer, 70)])  # minute 55 on
+    assert merge_history(stored, pulled).history_since is None
+
+
+def test_a_gap_between_the_snapshot_and_the_pull_keeps_the_history_partial():
+    stored = _partial(None, updated_minutes=30)  # complete up to minute 30 only
+    pulled = _partial(55, updated_minutes=90)
+    assert merge_history(stored, pulled).history_since == T0 + timedelta(minutes=55)
+
+
+def test_a_partial_snapshot_passes_its_own_start_on():
+    stored = _partial(20, updated_minutes=60)
+    pulled = _partial(55, updated_minutes=90)
+    assert merge_history(stored, pulled).history_since == T0 + timedelta(minutes=20)
+    assert merge_history(None, pulled).history_since == T0 + timedelta(minutes=55)
+
+
+def test_a_complete_pull_stays_complete_whatever_was_stored():
+    assert merge_history(_partial(20), _partial(None, updated_minutes=90)).history_since is None

@@ -19,7 +19,7 @@ tickets that escalate: :meth:`Reader.fetch` with ``full_history=True``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import Page
@@ -95,6 +95,11 @@ class Reader:
         self.directory.remember(body.get("users"))
         users = self._users_for(body.get("users"), audits.values())
         tickets, quarantined = normalize_page(fresh, self.mapping, audits, users, body)
+        window_start = datetime.fromtimestamp(events.start, UTC)
+        # A ticket older than the window carries only its recent activity: say so, so the
+        # pipeline merges it with the stored snapshot and reads its audits only if it escalates.
+        tickets = [t if t.created_at >= window_start else t.model_copy(update={"history_since": window_start})
+                   for t in tickets]
         for ticket in tickets:
             self.seen(ticket)
         return Page(tickets=tickets, quarantined=quarantined, raw_count=len(raws))
@@ -123,6 +128,8 @@ class Reader:
             audits = self._full_audits(raws) if full_history else {}
             users = self._users_for(body.get("users"), audits.values())
             done, bad = normalize_page(raws, self.mapping, audits, users, body)
+            if not full_history:  # no comments or history read: nothing is known before this version
+                done = [t.model_copy(update={"history_since": t.updated_at}) for t in done]
             for ticket in done:
                 self.seen(ticket)
             tickets += done
