@@ -60,6 +60,8 @@ class Facts:
     def when_used(self, clock: SlaClock, minutes: float) -> float:
         """Epoch instant at which a running clock will have used ``minutes``.
 
+        Worked out from the exact business seconds used, not the rounded
+        minutes people read, so it is never after the real crossing.
         Remembered per clock and figure: several at-risk triggers of one policy
         usually share thresholds (75% of the same targets).
         """
@@ -67,7 +69,7 @@ class Facts:
         at = self._when.get(key)
         if at is None:
             at = self._when[key] = self.calendar_for(clock).add_business_seconds(
-                self.now_ts, (minutes - clock.elapsed_minutes) * 60.0)
+                self.now_ts, minutes * 60.0 - clock.elapsed_seconds)
         return at
 
     def texts(self, field: TextField) -> list[tuple[str, str, tuple[str, list[int] | None]]]:

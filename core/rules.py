@@ -231,7 +231,13 @@ def _inputs(facts: Facts, tier_source: str, outcome: Outcome, state: EscalationS
 
 
 def _next_check(timed, facts: Facts, new_state: EscalationState) -> datetime | None:
-    """The next instant at which time alone could change the decision (rounded up to the second)."""
+    """The next instant at which time alone could change the decision.
+
+    To the microsecond (datetime's resolution), never rounded up: a re-check
+    is due at, not after, the moment a threshold, due time or cooldown is
+    crossed; the checks count a threshold as reached from a millisecond before
+    it (``core.sla.REACHED_WITHIN_S``), so the re-check sees the change.
+    """
     if not facts.ticket.status.is_open:
         return None
     now_ts = facts.now_ts
@@ -245,7 +251,12 @@ def _next_check(timed, facts: Facts, new_state: EscalationState) -> datetime | N
         at = trigger.next_change(facts)
         if at is not None:
             soonest = _earlier(soonest, at, now_ts)
-    return None if soonest is None else datetime.fromtimestamp(math.ceil(soonest), timezone.utc)
+    return None if soonest is None else _at_or_before(soonest)
+
+
+def _at_or_before(ts: float) -> datetime:
+    """``ts`` as a datetime, rounded down to the microsecond (fromtimestamp alone rounds to the nearest)."""
+    return datetime.fromtimestamp(math.floor(ts * 1_000_000) / 1_000_000, timezone.utc)
 
 
 def _earlier(soonest: float | None, candidate: float, now_ts: float) -> float | None:

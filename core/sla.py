@@ -14,10 +14,13 @@ epoch seconds so that a run over 100,000 tickets stays fast.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import StrEnum
 from operator import attrgetter
+from typing import Annotated
+
+from pydantic import Field
 
 from core.calendar import BusinessCalendar
 from core.model import EventKind, NativeSla, Role, Status, Ticket
@@ -28,6 +31,15 @@ _NOT_OPEN = frozenset({Status.solved, Status.closed})
 _STATUS_EVENTS = (EventKind.status_change, EventKind.reopen)
 _AGENT, _CUSTOMER = Role.agent, Role.customer
 _by_time = attrgetter("at")
+
+REACHED_WITHIN_S = 0.001
+"""A time threshold counts as reached when less than a millisecond of it is left.
+
+The instants the engine schedules re-checks at are worked out to the
+microsecond from float epoch seconds; this slack makes a re-check at such an
+instant always see the change it was scheduled for (float noise and the
+microsecond rounding are far below it), so a re-check is never lost.
+"""
 
 
 class ClockState(StrEnum):
@@ -70,6 +82,9 @@ class SlaClock:
     breached: bool
     breached_at: datetime | None
     native: NativeComparison | None = None
+    # The exact business seconds used (``elapsed_minutes`` is rounded for people): what thresholds
+    # are checked and re-check instants computed on. In-process only: not dumped, 0.0 when read back.
+    elapsed_seconds: Annotated[float, Field(exclude=True)] = field(default=0.0, repr=False, compare=False)
 
     @property
     def running(self) -> bool:
@@ -197,6 +212,7 @@ def compute_clock(
         round((target_s - elapsed) / 60.0, 2),
         breached,
         _utc(breach_ts) if breached and breach_ts is not None else None,
+        elapsed_seconds=elapsed,
     )
 
 
@@ -226,8 +242,8 @@ def _business_use(calendar: BusinessCalendar, timeline: Timeline, start: float, 
         if pe is None:
             pe = positions[e] = calendar.position(e)
         business = pe - ps
-        if reached is None and used + business >= target_s:
-            reached = calendar.add_business_seconds(s, target_s - used)
+        if reached is None and used + business + REACHED_WITHIN_S >= target_s:
+            reached = min(calendar.add_business_seconds(s, target_s - used), e)
         used += business
     return used, reached
 
@@ -292,9 +308,10 @@ def compute_clocks(
 
 def instant_when_used(clock: SlaClock, calendar: BusinessCalendar, minutes: float, now: datetime) -> datetime | None:
     """When a running clock will have used ``minutes``; None if it already has or is not running."""
-    if not clock.running or clock.elapsed_minutes >= minutes:
+    left = minutes * 60.0 - clock.elapsed_seconds
+    if not clock.running or left < REACHED_WITHIN_S:
         return None
-    return _utc(calendar.add_business_seconds(now.timestamp(), (minutes - clock.elapsed_minutes) * 60.0))
+    return _utc(calendar.add_business_seconds(now.timestamp(), left))
 
 
 def _utc(ts: float, _from_timestamp=datetime.fromtimestamp, _zone=timezone.utc) -> datetime:

@@ -15,7 +15,7 @@ from core.calendar import utc_iso
 from core.facts import Facts
 from core.model import Status
 from core.policy_sla import BusinessMinutes, TargetName
-from core.sla import ClockState
+from core.sla import REACHED_WITHIN_S, ClockState
 from core.trigger_base import Finding, Trigger
 
 _ALL_TARGETS = list(TargetName)
@@ -46,7 +46,8 @@ class AtRisk(Trigger):
             clock = facts.clocks.get(target)
             if clock is None or clock.state is not ClockState.running or clock.breached:
                 continue
-            reached = [clock.elapsed_minutes >= t for t in self._thresholds(clock.target_minutes)]
+            used = clock.elapsed_seconds + REACHED_WITHIN_S
+            reached = [used >= t * 60.0 for t in self._thresholds(clock.target_minutes)]
             if all(reached) if self.require_both else any(reached):
                 findings.append(Finding(
                     f"at_risk:{target}",
@@ -62,7 +63,8 @@ class AtRisk(Trigger):
             if clock is None or clock.state is not ClockState.running or clock.breached:
                 continue
             thresholds = self._thresholds(clock.target_minutes)
-            pending = [t for t in thresholds if t > clock.elapsed_minutes]
+            used = clock.elapsed_seconds + REACHED_WITHIN_S
+            pending = [t for t in thresholds if t * 60.0 > used]
             if not pending or (not self.require_both and len(pending) < len(thresholds)):
                 continue
             at = facts.when_used(clock, max(pending) if self.require_both else min(pending))
@@ -137,9 +139,10 @@ class Inactivity(Trigger):
             return []
         last = facts.last_activity(self.of)
         calendar = facts.named_calendar(self.calendar)
-        idle = calendar.business_seconds_between(last.timestamp(), facts.now_ts) / 60.0
-        if idle < self.minutes:
+        idle_s = calendar.business_seconds_between(last.timestamp(), facts.now_ts)
+        if idle_s + REACHED_WITHIN_S < self.minutes * 60.0:
             return []
+        idle = idle_s / 60.0
         return [Finding("inactivity", f"no {self._who()} update for {idle:.0f} business minutes "
                                       f"(limit {self.minutes}) since {utc_iso(last)}")]
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from engine_builders import account, at, comment, policy, reassigned, ticket
 
 from core.actions import AddTags, AssignGroup
@@ -136,6 +139,33 @@ def test_next_check_is_the_at_risk_point(tmp_path):
     assert decision.next_check_at == at(360)
     assert not decision.escalate
     assert evaluate(ticket(comments=[comment("1", "agent", at(1), "hi")]), account(), pol, at(360)).escalate
+
+
+# Instants off the hundredth of a minute the SLA figures are shown in (0.6 s): the re-check must
+# be at or just before the real crossing (never after it), and a re-check there must see it.
+_SEC = 1 / 60  # a second, in the builders' minutes
+_OFF_GRID = [
+    # (rule, ticket overrides, evaluated at, the real crossing)
+    ("{trigger: at_risk, targets: [resolution], percent_used: 75}", {}, at(100 + 0.2 * _SEC), at(360)),
+    ("{trigger: at_risk, targets: [resolution], percent_used: 33.33}", {}, at(50 + 0.25 * _SEC),
+     at(480 * 0.3333)),  # 159.984 minutes: between two hundredths
+    ("{trigger: breached, targets: [first_response]}", {"created_at": at(0.3 * _SEC), "comments": []}, at(10),
+     at(60 + 0.3 * _SEC)),
+    ("{trigger: inactivity, minutes: 30, of: agent}",
+     {"comments": [comment("2", "agent", at(2 + 0.4 * _SEC), "looking", public=False)]}, at(10),
+     at(32 + 0.4 * _SEC)),
+]
+
+
+@pytest.mark.parametrize("when, overrides, now, crossing", _OFF_GRID)
+def test_the_re_check_is_at_the_crossing_never_after_it(tmp_path, when, overrides, now, crossing):
+    pol = policy(tmp_path, rules=f"- id: r\n  when: {when}\n")
+    t = ticket(**{"comments": [comment("1", "agent", at(1), "hi")], **overrides})
+    decision = evaluate(t, account(), pol, now)
+    assert not decision.escalate
+    assert crossing - timedelta(milliseconds=1) <= decision.next_check_at <= crossing
+    assert evaluate(t, account(), pol, decision.next_check_at).escalate
+    assert not evaluate(t, account(), pol, crossing - timedelta(milliseconds=2)).escalate
 
 
 def test_next_check_is_the_breach_when_no_threshold_comes_first(tmp_path):
