@@ -35,8 +35,9 @@ CREDS = ServiceNowCredentials(instance=INSTANCE, username="deskbridge.integratio
 class FakeInstance:
     """Answers batch POSTs; leaves chosen inner requests unserviced the first time it sees them."""
 
-    def __init__(self, unserviced_once: set[str]):
+    def __init__(self, unserviced_once: set[str], page: list[dict] | None = None):
         self.unserviced_once = set(unserviced_once)
+        self.page = page or []  # what every incident page query (ordered by sys_updated_on) answers
         self.mod_count = 1
         self.tags = ""
         self.posted: list[list[tuple[str, str]]] = []
@@ -63,6 +64,8 @@ class FakeInstance:
 
     def _serve(self, inner, kind: str) -> dict:
         query = parse_qs(urlsplit(inner["url"]).query).get("sysparm_query", [""])[0]
+        if kind == "GET /api/now/table/incident" and "ORDERBYsys_updated_on" in query:
+            return _item(inner["id"], 200, {"result": self.page}, {"X-Total-Count": "10"})
         if kind == "GET /api/now/table/incident":
             rows = [{"sys_id": SYS_ID, "sys_mod_count": str(self.mod_count), "priority": "3", "sys_tags": self.tags}]
         elif kind == "GET /api/now/table/label":
@@ -132,7 +135,8 @@ def test_given_an_instance_that_ignores_the_keyset_condition_then_the_pull_stops
              "number": {"value": f"INC{s}", "display_value": f"INC{s}"}} for s in "ab"]
     responses.add(responses.GET, f"{INSTANCE}/api/now/table/incident", json={"result": rows},
                   headers={"X-Total-Count": "10"})
-    responses.add_callback(responses.POST, BATCH, callback=FakeInstance(set()))
+    instance = FakeInstance(set(), page=rows)
+    responses.add_callback(responses.POST, BATCH, callback=instance)
     connector = _connector()
     connector.page_size = 2
     pages = []
@@ -141,4 +145,5 @@ def test_given_an_instance_that_ignores_the_keyset_condition_then_the_pull_stops
         for page in connector.pull_changes(None, start=datetime(2026, 3, 1, tzinfo=UTC)):
             pages.append(page)
 
-    assert len(pages) == 1 and len(responses.calls) == 3  # page, its children batch, the repeated page
+    assert len(pages) == 1 and len(responses.calls) == 2  # the page, then its children with the repeated page
+    assert [p for _m, p in instance.posted[0]].count("/api/now/table/incident") == 1

@@ -1,11 +1,15 @@
 """What the normalizer needs beside the incident rows, read in bulk: journal, audit, task_sla, users.
 
-One Batch API POST per page of incidents carries every child query (each IN list chunked), so a
-page costs two calls (the incident GET and this batch) whatever its size; answers longer than one
-inner page are followed with more inner GETs at the next offset. Users (callers and journal authors,
-needed to tell a customer's comment from an agent's and to name authors) are cached for the
-connector's lifetime. Callers ride in the same batch; authors not yet cached cost one more batch,
-and only when the caller asks for names (the handoff note's full history).
+Every child query is keyed by incident sys_ids (IN lists chunked), so it can ride in whatever
+Batch API call is going out anyway: the pull puts a page's children in the batch that fetches the
+next page, and ``fetch_tickets`` puts the incidents and their children in one batch (both are
+known from the ids asked for). Answers longer than one inner page are followed at the next offset.
+
+Callers come with the incident row itself (``caller_id.user_name``, dot-walked: see
+:data:`~connectors.servicenow.queries.CALLER_LOGIN`), so no user lookup is needed to tell a
+customer's comment from an agent's. Journal authors are cached for the connector's lifetime;
+those not cached yet cost one more batch, and only when the caller asks for names (the handoff
+note's full history).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from connectors.servicenow.client import ServiceNowApi
 from connectors.servicenow.queries import (
     AUDIT_COLUMNS,
     AUDITED_FIELDS,
+    CALLER_LOGIN,
     JOURNAL_COLUMNS,
     SLA_COLUMNS,
     USER_COLUMNS,
@@ -33,13 +38,27 @@ INNER_LIMIT = 5000  # rows per inner GET; longer answers continue at the next of
 
 @dataclass(frozen=True)
 class ChildQuery:
-    """One bulk child query: which table, what filter, which columns, keyed by which column."""
+    """One bulk query inside a batch: which table, what filter, which columns, filed under ``name``.
 
-    name: str  # journal | audits | slas | users
+    ``follow``: a longer answer continues at the next offset (every row is wanted); without it the
+    query is one page of ``limit`` rows (the pull's next incident page).
+    """
+
+    name: str  # journal | audits | slas | users | incidents | page | labels
     table: str
     query: str
     columns: tuple[str, ...]
     display: str = "false"
+    limit: int = INNER_LIMIT
+    follow: bool = True
+
+
+class Rows(dict[str, list[dict[str, Any]]]):
+    """Rows by query name, plus the match count (``X-Total-Count``) of each query's first answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.totals: dict[str, int | None] = {}
 
 
 @dataclass
@@ -82,49 +101,55 @@ def owner_of(row: dict[str, Any], name: str) -> str | None:
     return value.get("value") if isinstance(value, dict) else value
 
 
+def caller_of(incident: dict[str, Any]) -> dict[str, Any] | None:
+    """The caller as a user row, from the incident's own ``caller_id`` and dot-walked login."""
+    sys_id, login = _value(incident.get("caller_id")), _value(incident.get(CALLER_LOGIN))
+    if not sys_id or not login:
+        return None
+    shown = incident.get("caller_id")
+    name = shown.get("display_value") if isinstance(shown, dict) else None
+    return {"sys_id": sys_id, "user_name": login, "name": name or login}
+
+
 class ChildReader:
-    """Bulk child reads for pages of incidents, with a user cache for the connector's lifetime."""
+    """Bulk reads in batches, and the journal authors' cache for the connector's lifetime."""
 
     def __init__(self, api: ServiceNowApi):
         self.api = api
         self._users_by_id: dict[str, dict[str, Any]] = {}
         self._users_by_login: dict[str, dict[str, Any]] = {}
 
-    def read(self, incidents: Sequence[dict[str, Any]], *, name_authors: bool = False) -> Children:
-        """Journal, audits, task_slas and users for ``incidents`` (raw rows in any display form).
+    def assemble(self, incidents: Sequence[dict[str, Any]], rows: Rows, *, name_authors: bool = False) -> Children:
+        """The children of ``incidents`` (raw rows in any display form) out of a batch's ``rows``.
 
-        Callers are always resolved (they tell a customer's comment from an agent's). Journal authors
-        not in the cache are looked up only with ``name_authors`` (the handoff note names them).
+        ``rows`` must hold :func:`child_queries` of these incidents. Journal authors not in the
+        cache are looked up (one more batch) only with ``name_authors``.
         """
-        sys_ids = [_value(row.get("sys_id")) for row in incidents]
-        sys_ids = [s for s in sys_ids if s]
-        callers = {_value(row.get("caller_id")) for row in incidents} - set(self._users_by_id) - {None, ""}
-        queries = child_queries(sys_ids) + user_queries("sys_id", callers)  # type: ignore[arg-type]
-        rows = self.run(queries)
-        self._remember(rows.get("users", []))
+        wanted = {_value(row.get("sys_id")) for row in incidents} - {None}
+        self._remember(c for c in map(caller_of, incidents) if c)
         out = Children()
         for name in ("journal", "audits", "slas"):
             target = getattr(out, name)
             for row in rows.get(name, []):
                 owner = owner_of(row, name)
-                if owner:
+                if owner in wanted:
                     target.setdefault(owner, []).append(row)
-        authors = {_value(r.get("sys_created_by")) for r in rows.get("journal", [])}
-        authors |= {_value(r.get("user")) for r in rows.get("audits", [])}
+        authors = {_value(r.get("sys_created_by")) for rs in out.journal.values() for r in rs}
+        authors |= {_value(r.get("user")) for rs in out.audits.values() for r in rs}
         unknown = authors - set(self._users_by_login) - {None, "", "system", "guest"}
         if unknown and name_authors:
             self._remember(self.run(user_queries("user_name", unknown)).get("users", []))
         out.users = self._users_for(incidents, authors)
         return out
 
-    def run(self, queries: Sequence[ChildQuery]) -> dict[str, list[dict[str, Any]]]:
+    def run(self, queries: Sequence[ChildQuery]) -> Rows:
         """Every row of every query, posting at most MAX_INNER inner GETs per batch and following offsets."""
-        out: dict[str, list[dict[str, Any]]] = {}
+        out = Rows()
         pending = [(q, 0) for q in queries]
         while pending:
             now, pending = pending[:MAX_INNER], pending[MAX_INNER:]
             inner = [InnerRequest(str(i), "GET", table_path(q.table, q.query, columns=q.columns, display=q.display,
-                                                           limit=INNER_LIMIT, offset=offset))
+                                                           limit=q.limit, offset=offset))
                      for i, (q, offset) in enumerate(now)]
             answers = self.api.read_batch(inner)
             for request, (query, offset) in zip(inner, now):
@@ -133,7 +158,9 @@ class ChildReader:
                     continue
                 rows, total = answers[request.id]
                 out.setdefault(query.name, []).extend(rows)
-                if rows and total is not None and offset + len(rows) < total:
+                if offset == 0:
+                    out.totals.setdefault(query.name, total)
+                if query.follow and rows and total is not None and offset + len(rows) < total:
                     pending.append((query, offset + len(rows)))
         return out
 

@@ -21,6 +21,7 @@ SN_TIME = "%Y-%m-%d %H:%M:%S"
 CURSOR_PREFIX = "sn1"
 # pysnc appends ^ORDERBYsys_id itself (its default order) unless order_by() is called: the pair gives a total order.
 ORDER = "ORDERBYsys_updated_on"
+TIEBREAK = "ORDERBYsys_id"  # what pysnc appends; inner requests of a batch carry it themselves
 
 # Columns the normalizer reads from an incident (the mapping's custom columns are added to these).
 # The journal columns (comments, work_notes) are left out: the conversation comes from sys_journal_field.
@@ -35,6 +36,9 @@ AUDITED_FIELDS = ("state", "hold_reason", "assignment_group", "assigned_to", "pr
 AUDIT_COLUMNS = ("documentkey", "fieldname", "oldvalue", "newvalue", "sys_created_on", "user")
 SLA_COLUMNS = ("task", "sla", "stage", "has_breached", "start_time", "end_time", "planned_end_time", "time_left")
 USER_COLUMNS = ("user_name", "name", "email")
+# The caller's login, dot-walked on the incident row: it tells the caller's journal entries (which name
+# their author by login) from the agents' without a sys_user lookup.
+CALLER_LOGIN = "caller_id.user_name"
 # What a write needs to know right before writing: the concurrency token, plus what "raise, never lower"
 # and "add tags only" compare with.
 TOKEN_COLUMNS = ("sys_mod_count", "sys_updated_on", "priority", "sys_tags")
@@ -98,6 +102,11 @@ def after_query(last: Cursor) -> str:
     return f"sys_updated_on>={t}^sys_updated_on>{t}^ORsys_id>{sys_id}^{ORDER}"
 
 
+def ordered(query: str) -> str:
+    """``query`` with the sys_id tie-break pysnc appends to its own GETs, for a page read inside a batch."""
+    return f"{query}^{TIEBREAK}"
+
+
 def in_query(column: str, values: Iterable[str], *extra: str) -> str:
     """``columnIN<a,b,...>`` plus further AND-ed terms."""
     return "^".join([f"{column}IN{','.join(values)}", *extra])
@@ -118,7 +127,7 @@ def incident_columns(mapping: ServiceNowMapping) -> list[str]:
     custom += list(f.extra.values())
     if isinstance(mapping.supervisor_decision, FieldDecision):
         custom.append(mapping.supervisor_decision.field)
-    return list(dict.fromkeys(["sys_id", *INCIDENT_COLUMNS, *custom]))
+    return list(dict.fromkeys(["sys_id", *INCIDENT_COLUMNS, CALLER_LOGIN, *custom]))
 
 
 def table_path(table: str, query: str | None = None, *, columns: Sequence[str] = (), display: str = "false",
