@@ -21,6 +21,7 @@ from connectors.retry import RetryPolicy
 from connectors.zendesk.connector import ZendeskConnector
 from connectors.zendesk.cursor import PullCursor
 from connectors.zendesk.jobs import JobWait
+from core.history import merge_history
 from core.mapping import ZendeskMapping
 from core.model import Role, Ticket
 from core.yamlconf import load_model
@@ -148,6 +149,27 @@ def test_a_ticket_changed_during_the_run_comes_again_later_with_its_new_version(
     later = [t for p in run for t in p.tickets]
     assert [t.id for t in later] == [second, first]
     assert "touched_meanwhile" in later[-1].tags and later[-1].updated_at > page.tickets[0].updated_at
+
+
+def test_a_ticket_handed_out_twice_in_a_run_gets_only_its_new_events_the_second_time(
+        zendesk, sandbox_admin, caught_up, far_back):
+    """Its first version's events were dropped after the hand-out (memory stays flat): the later
+    version says from when it is complete, and merged with the first it equals the full audit read."""
+    start_cursor = caught_up()
+    first = sandbox_admin.create_ticket("zendesk", "Twice in one run", description="It broke.")
+    sandbox_admin.create_ticket("zendesk", "A neighbour")
+    settle(sandbox_admin)
+    run = make_connector([], page_size=1).pull_changes(start_cursor, start=far_back)
+    early = next(run).tickets[0]
+    assert early.id == first and early.history_since is None  # created inside the window: its whole life
+    sandbox_admin.human("zendesk", first, "comment", author="agent-1", body="On it", public=True)
+    settle(sandbox_admin)
+    again = next(t for p in run for t in p.tickets if t.id == first)
+    assert [c.body for c in again.comments] == ["On it"] and again.history_since == early.updated_at
+    merged = merge_history(early, again)
+    (full,), _ = zendesk.fetch_tickets([first], full_history=True)
+    assert merged.history_since is None
+    assert merged.comments == full.comments and merged.history == full.history
 
 
 def test_pulled_comments_and_history_come_from_the_event_window_and_match_the_audits(

@@ -130,24 +130,55 @@ def test_the_event_window_reads_forward_once_dedupes_repeated_seconds_and_cuts_a
     pages = {
         100: {"ticket_events": [_event(1, 1, 100), _event(2, 2, 101)], "end_time": 101, "end_of_stream": False},
         101: {"ticket_events": [_event(2, 2, 101), _event(3, 1, 103)], "end_time": 103, "end_of_stream": False},
-        103: {"ticket_events": [_event(3, 1, 103)], "end_time": 103, "end_of_stream": True},
+        103: {"ticket_events": [_event(3, 1, 103), _event(4, 1, 104)], "end_time": 104, "end_of_stream": True},
+        104: {"ticket_events": [_event(4, 1, 104), _event(5, 2, 150)], "end_time": 150, "end_of_stream": True},
     }
     asked: list[int] = []
     window = EventWindow(lambda start: asked.append(start) or pages[start], 100)
-    first = window.audits_for([("1", 100), ("2", 101)])
+    first = window.hand_out([("1", 100), ("2", 101)])
     assert asked == [100, 101]  # events at end_time 101 are only complete once a later page was read
-    assert [a["id"] for a in first["1"]] == [1] and [a["id"] for a in first["2"]] == [2]
-    later = window.audits_for([("1", 103)])
-    assert asked == [100, 101, 103] and [a["id"] for a in later["1"]] == [1, 3]
-    assert window.audits_for([("1", 200)])["1"] and asked == [100, 101, 103]  # end of stream: no more calls
+    assert [a["id"] for a in first["1"].audits] == [1] and [a["id"] for a in first["2"].audits] == [2]
+    assert first["1"].since is None and window.waiting == 1  # event 3 (ticket 1 at 103) waits for its ticket
+    later = window.hand_out([("1", 103)])
+    # a newer version of ticket 1 gets only what came after its first hand-out, and says from when
+    assert asked == [100, 101, 103] and [a["id"] for a in later["1"].audits] == [3] and later["1"].since == 100
+    assert window.hand_out([("1", 103), ("2", 90)]) == {}  # repeats and older versions are left out
+    assert window.hand_out([("2", 103)])["2"].audits == [] and asked == [100, 101, 103]  # read already
+    # a version newer than the end of the stream: the window reads on, once per ask, from end_time
+    last = window.hand_out([("1", 200)])
+    assert [a["id"] for a in last["1"].audits] == [4] and asked == [100, 101, 103, 104]
+    assert window.waiting == 1 and window.repeatable_ids == {5}  # ticket 2's event at 150 waits
 
 
 def test_the_event_window_stops_when_the_export_makes_no_progress():
     stuck = {"ticket_events": [_event(1, 1, 50)], "end_time": 50, "end_of_stream": False}
     asked: list[int] = []
     window = EventWindow(lambda start: asked.append(start) or stuck, 50)
-    assert [a["id"] for a in window.audits_for([("1", 60)])["1"]] == [1]
+    assert [a["id"] for a in window.hand_out([("1", 60)])["1"].audits] == [1]
     assert asked == [50, 50]  # the second page brought nothing new at the same end_time: stop
+
+
+def test_the_event_window_keeps_only_ids_that_can_come_again_and_spools_events_until_handed_out():
+    """Memory stays bounded: de-duplication ids only for the seconds a later page can repeat."""
+    pages = {start: {"ticket_events": [_event(start * 10 + k, k, start) for k in range(5)],
+                     "end_time": start + 1, "end_of_stream": start == 119} for start in range(100, 120)}
+    window = EventWindow(lambda start: pages[start], 100)
+    window.hand_out([("0", 119)])
+    assert window.repeatable_ids == set()  # the stream ended at 120: nothing read can come again
+    assert window.waiting == 80  # tickets 1..4 still wait, on disk, for their ticket pages
+    assert [a["id"] for a in window.hand_out([("3", 119)])["3"].audits] == [s * 10 + 3 for s in range(100, 120)]
+    assert window.waiting == 60
+    window.close()
+
+
+def test_the_event_window_prunes_repeatable_ids_as_it_reads_forward():
+    pages = {100: {"ticket_events": [_event(1, 1, 100), _event(2, 1, 105)], "end_time": 105, "end_of_stream": False},
+             105: {"ticket_events": [_event(2, 1, 105), _event(3, 1, 110)], "end_time": 110, "end_of_stream": False}}
+    window = EventWindow(lambda start: pages[start], 100)
+    window.hand_out([("1", 104)])
+    assert window.repeatable_ids == {2}  # event 1 (second 100) can never come again; event 2 (105) can
+    window.hand_out([("1", 109)])
+    assert window.repeatable_ids == {3}
 
 
 # -- HTTP edges the sandbox cannot produce ------------------------------------------------------------

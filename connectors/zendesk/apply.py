@@ -44,9 +44,14 @@ ROUND_ATTEMPTS = 2  # a comment-only round is retried once on a fresh stamp
 
 
 class KnownTickets:
-    """The native priority each ticket had at a given ``updated_at``, from the connector's own reads."""
+    """The native priority each ticket had at a given ``updated_at``, from the connector's own reads.
 
-    def __init__(self, limit: int = 100_000):
+    Only the latest ``limit`` tickets: the flow plans right after reading (a page, then the
+    re-read of its writers), so older entries are not asked for, and a first sync of a
+    large backlog would otherwise keep one entry per ticket.
+    """
+
+    def __init__(self, limit: int = 10_000):
         self._limit = limit
         self._by_id: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
 

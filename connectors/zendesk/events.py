@@ -15,16 +15,18 @@ One :class:`EventWindow` serves a whole run: it scans forward lazily, only as fa
 as the latest ticket page needs, so the comments of N changed tickets cost about
 (events in the window / 1000) calls, never one call per ticket. Each ticket gets
 the events from the window start up to its own ``updated_at``, shaped as audits
-for :func:`connectors.zendesk.normalize.to_ticket`.
+for :func:`connectors.zendesk.normalize.to_ticket`; events wait on disk until then
+(:mod:`connectors.zendesk.spool`), so memory does not grow with the backlog.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from connectors.zendesk.spool import EventSpool
 from core.errors import PayloadError
 
 SYSTEM = "zendesk"
@@ -77,31 +79,75 @@ def _as_audit_event(child: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-class EventWindow:
-    """The run's ticket events from ``start`` on, fetched forward only as far as asked."""
+@dataclass(frozen=True)
+class Handout:
+    """One ticket version's audits. ``since``: the second of this ticket's earlier hand-out in this run,
+    whose events went with that earlier version (these audits are the ones after it); None if the first."""
 
-    def __init__(self, fetch: FetchPage, start: int):
+    audits: list[dict]
+    since: int | None = None
+
+
+class EventWindow:
+    """The run's ticket events from ``start`` on, fetched forward only as far as asked.
+
+    Memory stays bounded whatever the backlog: events wait on disk in an
+    :class:`~connectors.zendesk.spool.EventSpool` until their ticket is handed out
+    (and are dropped then), and only the ids of events that can still come again
+    (those at or after the next page's start) are kept for de-duplication.
+    """
+
+    def __init__(self, fetch: FetchPage, start: int, spool: EventSpool | None = None):
         self._fetch = fetch
         self.start = start
         self._next_start = start
         self._complete_to = start - 1  # every event at or before this second has been read
         self._finished = False
-        self._seen: set[Any] = set()
-        self._by_ticket: dict[str, list[tuple[int, Any, dict]]] = defaultdict(list)
+        self._repeatable: dict[Any, int] = {}  # event id -> second, for events a later page may return again
+        self._spool = spool or EventSpool()
         self.pages = 0
 
-    def audits_for(self, tickets: Iterable[tuple[str, int]]) -> dict[str, list[dict]]:
-        """Audits of each ``(ticket id, updated_at seconds)`` from the window start to that time, oldest first."""
+    def hand_out(self, tickets: Iterable[tuple[str, int]]) -> dict[str, Handout]:
+        """Audits of each ``(ticket id, updated_at seconds)`` up to that time, oldest first; once per run.
+
+        A ticket's first hand-out in the run carries its events from the window
+        start; a newer version later in the run carries only the events after the
+        earlier hand-out (``Handout.since``). A version at or before one already
+        handed out is left out of the answer: it is a repeat.
+        """
         wanted = list(tickets)
         if wanted:
             self._read_through(max(updated for _tid, updated in wanted))
-        out: dict[str, list[dict]] = {}
+        out: dict[str, Handout] = {}
         for tid, updated in wanted:
-            rows = sorted((r for r in self._by_ticket.get(tid, ()) if r[0] <= updated), key=lambda r: (r[0], str(r[1])))
-            out[tid] = [as_audit(event) for _at, _id, event in rows]
+            before = self._spool.handed_at(tid)
+            if before is not None and updated <= before:
+                continue
+            events = self._spool.take(tid, updated)
+            self._spool.mark_handed(tid, updated)
+            out[tid] = Handout([as_audit(event) for event in events], before)
         return out
 
+    @property
+    def repeatable_ids(self) -> frozenset:
+        """The event ids kept for de-duplication: those a later page may return again."""
+        return frozenset(self._repeatable)
+
+    @property
+    def waiting(self) -> int:
+        """Events read and not yet handed out."""
+        return self._spool.waiting
+
+    def close(self) -> None:
+        self._spool.close()
+
     def _read_through(self, until: int) -> None:
+        """Read forward until every event at or before ``until`` is in, or the export has no more yet.
+
+        ``end_of_stream`` ends this read, not the window: a ticket updated while the run
+        goes on (its newer version comes in a later ticket page) makes the window read on
+        from ``end_time`` for the events that happened since.
+        """
         while not self._finished and self._complete_to < until:
             body = self._fetch(self._next_start)
             self.pages += 1
@@ -111,23 +157,26 @@ class EventWindow:
                                    kind="response")
             fresh = self._keep(events)
             end_time = body.get("end_time")
-            if body.get("end_of_stream") is True:
-                self._finished = True
-            elif not isinstance(end_time, int) or (end_time <= self._next_start and not fresh):
+            if not isinstance(end_time, int) or (end_time <= self._next_start and not fresh):
                 self._finished = True  # no progress possible: stop instead of looping
-            else:
-                self._complete_to = max(self._complete_to, end_time - 1)
-                self._next_start = end_time
+                self._repeatable.clear()
+                return
+            self._complete_to = max(self._complete_to, end_time - 1)
+            self._next_start = max(self._next_start, end_time)
+            # The next page starts at end_time inclusive: only events of that second on can come again.
+            self._repeatable = {i: at for i, at in self._repeatable.items() if at >= self._next_start}
+            if body.get("end_of_stream") is True:
+                return  # caught up for now
 
     def _keep(self, events: list) -> int:
-        fresh = 0
+        rows = []
         for event in events:
-            if not isinstance(event, dict) or event.get("id") in self._seen or "child_events" not in event:
+            if not isinstance(event, dict) or event.get("id") in self._repeatable or "child_events" not in event:
                 continue
             at, tid = event_time(event), event.get("ticket_id")
             if at is None or tid is None or at < self.start:
                 continue
-            self._seen.add(event.get("id"))
-            self._by_ticket[str(tid)].append((at, event.get("id"), event))
-            fresh += 1
-        return fresh
+            self._repeatable[event.get("id")] = at
+            rows.append((str(tid), at, event.get("id"), event))
+        self._spool.add(rows)
+        return len(rows)

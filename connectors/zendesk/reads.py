@@ -26,7 +26,7 @@ from connectors.base import Page
 from connectors.raw import normalize_many, raw_id
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.cursor import PullCursor
-from connectors.zendesk.events import EVENTS_PATH, EventWindow
+from connectors.zendesk.events import EVENTS_PATH, EventWindow, Handout
 from connectors.zendesk.normalize import to_ticket
 from connectors.zendesk.people import Directory
 from core.errors import APIError, PayloadError
@@ -64,42 +64,53 @@ class Reader:
             position = window_start = int(start.timestamp())
             query = {"start_time": position}
         events = EventWindow(self._event_page, max(0, window_start))
-        handed_out: set[tuple[str, str]] = set()
         cursors_seen: set[str] = {query["cursor"]} if "cursor" in query else set()
         current = cursor
-        while True:
-            body = self.client.get(EXPORT_PATH, {**query, "per_page": self.page_size, "include": SIDELOADS})
-            raws = _tickets(body)
-            after = body.get("after_cursor")
-            position = max([position, *(s for s in map(_updated_seconds, raws) if s is not None)])
-            page = self._page(raws, body, events, handed_out)
-            page.cursor = PullCursor(after, position).encode() if isinstance(after, str) and after else current
-            if raws or page.cursor != current:
-                yield page
-            current = page.cursor
-            if body.get("end_of_stream") is True or not after or after in cursors_seen:
-                return  # end_of_stream, or a cursor handed out before: stop rather than loop
-            cursors_seen.add(after)
-            query = {"cursor": after}
+        try:
+            while True:
+                body = self.client.get(EXPORT_PATH, {**query, "per_page": self.page_size, "include": SIDELOADS})
+                raws = _tickets(body)
+                after = body.get("after_cursor")
+                position = max([position, *(s for s in map(_updated_seconds, raws) if s is not None)])
+                page = self._page(raws, body, events)
+                page.cursor = PullCursor(after, position).encode() if isinstance(after, str) and after else current
+                if raws or page.cursor != current:
+                    yield page
+                current = page.cursor
+                if body.get("end_of_stream") is True or not after or after in cursors_seen:
+                    return  # end_of_stream, or a cursor handed out before: stop rather than loop
+                cursors_seen.add(after)
+                query = {"cursor": after}
+        finally:
+            events.close()
 
-    def _page(self, raws: list[dict], body: dict, events: EventWindow, handed_out: set) -> Page:
-        """Normalize one export page with its side-loads and its tickets' events; duplicates dropped."""
-        fresh = []
-        for raw in raws:
-            key = (str(raw.get("id")), str(raw.get("updated_at")))
-            if key not in handed_out:  # the same version twice in one run: once is enough
-                handed_out.add(key)
+    def _page(self, raws: list[dict], body: dict, events: EventWindow) -> Page:
+        """Normalize one export page with its side-loads and its tickets' events; repeats dropped.
+
+        A ticket version at or before one already handed out in this run is a repeat. A
+        ticket's later version carries only the events since its earlier hand-out, and says
+        so (``history_since``): the pipeline merges it with the snapshot it stored of the
+        earlier one. A ticket older than the window carries only its recent activity: its
+        ``history_since`` is the window start, so the pipeline reads its audits only if it escalates.
+        """
+        keys = [(str(r.get("id")), s) if (s := _updated_seconds(r)) is not None else None for r in raws]
+        latest: dict[str, int] = {}
+        for key in filter(None, keys):  # the export gives a ticket once; if not, its newest version counts
+            latest[key[0]] = max(key[1], latest.get(key[0], key[1]))
+        handouts = events.hand_out(latest.items())
+        fresh: list[dict] = []
+        for raw, key in zip(raws, keys):
+            if key is None:
+                fresh.append(raw)  # no readable updated_at, so no events: it goes on to be quarantined
+            elif key[0] in handouts and latest.get(key[0]) == key[1]:
                 fresh.append(raw)
-        timed = [(str(r.get("id")), s) for r in fresh if (s := _updated_seconds(r)) is not None]
-        audits = events.audits_for(timed)
+                del latest[key[0]]  # once
+        audits = {tid: h.audits for tid, h in handouts.items()}
         self.directory.remember(body.get("users"))
         users = self._users_for(body.get("users"), audits.values())
         tickets, quarantined = normalize_page(fresh, self.mapping, audits, users, body)
         window_start = datetime.fromtimestamp(events.start, UTC)
-        # A ticket older than the window carries only its recent activity: say so, so the
-        # pipeline merges it with the stored snapshot and reads its audits only if it escalates.
-        tickets = [t if t.created_at >= window_start else t.model_copy(update={"history_since": window_start})
-                   for t in tickets]
+        tickets = [_with_history_since(t, window_start, handouts.get(t.id)) for t in tickets]
         for ticket in tickets:
             self.seen(ticket)
         return Page(tickets=tickets, quarantined=quarantined, raw_count=len(raws))
@@ -195,6 +206,15 @@ def _tickets(body: dict[str, Any]) -> list[dict]:
     if not isinstance(rows, list):
         raise PayloadError("zendesk", None, "tickets", "the answer has no ticket list", kind="response")
     return [r if isinstance(r, dict) else {"id": None, "_raw": r} for r in rows]
+
+
+def _with_history_since(ticket: Ticket, window_start: datetime, handout: Handout | None) -> Ticket:
+    """The ticket with the instant its comments and history are complete from (None: its whole life)."""
+    if handout is not None and handout.since is not None:
+        since: datetime | None = datetime.fromtimestamp(handout.since, UTC)
+    else:
+        since = window_start if ticket.created_at < window_start else None
+    return ticket if since == ticket.history_since else ticket.model_copy(update={"history_since": since})
 
 
 def _updated_seconds(raw: dict[str, Any]) -> int | None:
