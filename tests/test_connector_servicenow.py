@@ -14,6 +14,7 @@ advances the clock. Each test first moves the clock past the pull overlap, so a 
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -314,20 +315,26 @@ def test_given_a_replayed_plan_then_the_marker_answers_already_applied_and_no_se
     assert len(comments) == 1
 
 
-def test_several_plans_are_written_in_one_batch_after_one_read(connector, sandbox_admin, now):
+def test_several_plans_with_a_tag_no_label_exists_for_are_written_in_one_batch_after_one_read(
+        connector, sandbox_admin, now):
     ids = create(sandbox_admin, 6)
     tickets, _ = connector.fetch_tickets(ids)
-    plans = [plan_for(t, f"sn-many-{n:04d}", AssignGroup(group="tier2"), AddTags(tags=("deskbridge_escalated",)))
+    tag = f"sntag{uuid.uuid4().hex[:10]}"  # no label of that name exists: the write batch creates it first
+    plans = [plan_for(t, f"sn-many-{n:04d}", AssignGroup(group="tier2"), AddTags(tags=(tag,)))
              for n, t in enumerate(sorted(tickets, key=lambda t: t.id))]
-    connector.apply(plans[:1])  # the tag exists from here on: no label creation below
     connector.calls.reset()
 
-    results = connector.apply(plans[1:])
+    results = connector.apply(plans[:5])
+    first_calls = connector.calls.by_endpoint()
+    connector.calls.reset()
+    [last] = connector.apply(plans[5:])
 
-    assert [r.outcome for r in results] == [WriteOutcome.applied] * 5
-    assert [r.ticket_id for r in results] == [p.ticket_id for p in plans[1:]]
-    assert connector.calls.by_endpoint() == {BATCH_POST: 2}  # one read batch, one write batch
-    assert all(sandbox_admin.view("servicenow", p.ticket_id)["group"] == "tier2" for p in plans)
+    assert [r.outcome for r in results] == [WriteOutcome.applied] * 5 and last.outcome is WriteOutcome.applied
+    assert [r.ticket_id for r in results] == [p.ticket_id for p in plans[:5]]
+    assert first_calls == {BATCH_POST: 2}  # one read batch; one write batch: the label, the entries, the PATCHes
+    assert connector.calls.by_endpoint() == {BATCH_POST: 2}  # the label is known now: nothing to create
+    views = [sandbox_admin.view("servicenow", p.ticket_id) for p in plans]
+    assert all(v["group"] == "tier2" and tag in v["tags"] for v in views)
 
 
 def test_two_plans_for_one_incident_are_applied_in_turn(connector, sandbox_admin, now):

@@ -172,7 +172,7 @@ def test_inner_answers_map_to_one_result_per_plan():
     plan = _plan(AddTags(tags=("a", "b")), InternalNote(body="n [deskbridge:unit-key-1]"))
     fresh = {"sys_id": "t" * 32, "sys_mod_count": "3"}
     prepared = prepare(0, plan, fresh, MAPPING, {})
-    [[(_p, requests_)]] = _write_groups([prepared], {"a": "la", "b": "lb"})
+    [([], [(_p, requests_)])] = _write_groups([prepared], {"a": "la", "b": "lb"}, {})
     assert [r.method for r in requests_] == ["POST", "POST", "PATCH"]  # tags first, the marker last
     ok = InnerResponse(requests_[2].id, 200, body=json.dumps({"result": {"sys_mod_count": "4"}}).encode())
     tag_ok, tag_refused = InnerResponse(requests_[0].id, 201), InnerResponse(
@@ -190,9 +190,27 @@ def test_write_groups_never_split_a_plan_and_stay_within_the_inner_limit():
     fresh = {"sys_id": "t" * 32, "sys_mod_count": "3"}
     tags = tuple(f"t{n}" for n in range(4))
     prepared = [prepare(i, _plan(AddTags(tags=tags), InternalNote(body="x")), fresh, MAPPING, {}) for i in range(30)]
-    groups = _write_groups(prepared, {t: f"l-{t}" for t in tags})
-    assert all(sum(len(r) for _p, r in g) <= MAX_INNER for g in groups)
-    assert [p.index for g in groups for p, _r in g] == list(range(30)) and len(groups) == 3
+    groups = _write_groups(prepared, {t: f"l-{t}" for t in tags}, {})
+    assert all(not c and sum(len(r) for _p, r in g) <= MAX_INNER for c, g in groups)
+    assert [p.index for _c, g in groups for p, _r in g] == list(range(30)) and len(groups) == 3
+
+
+def test_a_new_tag_is_created_at_the_head_of_the_first_batch_and_used_by_name():
+    fresh = {"sys_id": "t" * 32, "sys_mod_count": "3"}
+    prepared = [prepare(i, _plan(AddTags(tags=("Known", "Fresh_Tag")), InternalNote(body="x")), fresh, MAPPING, {})
+                for i in range(20)]
+
+    groups = _write_groups(prepared, {"known": "l-known"}, {"fresh_tag": "Fresh_Tag"})
+
+    (creations, first), *rest = groups
+    assert [(r.method, r.path.split("?")[0], r.body) for r in creations] == [
+        ("POST", "/api/now/table/label", {"name": "Fresh_Tag"})]
+    assert len(creations) + sum(len(r) for _p, r in first) <= MAX_INNER and all(not c for c, _g in rest)
+    entries = [r for _c, g in groups for _p, requests_ in g for r in requests_ if "label_entry" in r.path]
+    by_label = {r.body["label"]: r.path for r in entries}
+    assert set(by_label) == {"l-known", "Fresh_Tag"} and len(entries) == 40
+    assert "sysparm_input_display_value=true" in by_label["Fresh_Tag"]  # a display value: the new label's name
+    assert "sysparm_input_display_value" not in by_label["l-known"]
 
 
 def test_plans_for_one_incident_go_in_separate_rounds():

@@ -30,7 +30,7 @@ from connectors.servicenow.queries import TOKEN_COLUMNS, chunks, in_query, recor
 from connectors.servicenow.translate import SYSTEM
 from connectors.servicenow.writes import PreparedWrite, prepare
 from core.actions import AddTags, AssignOwner, WriteOutcome, WritePlan, WriteResult
-from core.errors import RetryBudgetExceeded
+from core.errors import PayloadError, RetryBudgetExceeded
 from core.mapping import ServiceNowMapping
 from core.markers import find_markers
 from core.model import System
@@ -65,9 +65,8 @@ class Applier:
             fresh, owners = self._read_state([plans[i] for i in pending])
             ready = self._settle(pending, plans, fresh, results)
             prepared = [prepare(i, plans[i], fresh[plans[i].ticket_id], self.mapping, owners) for i in ready]
-            labels = self._label_ids({t for p in prepared for t in p.tags})
             try:
-                pending = self._send(prepared, labels, fresh, results, last=attempt == self.policy.max_attempts)
+                pending = self._send(prepared, fresh, results, last=attempt == self.policy.max_attempts)
                 if not pending:
                     return results
                 log.info("servicenow: %d plans were not serviced by the batch; sending them again", len(pending))
@@ -81,13 +80,22 @@ class Applier:
                 pending = [i for i in ready if i not in results]  # what landed will show its marker
         return results
 
-    def _send(self, prepared: list[PreparedWrite], labels: dict[str, str], fresh: dict[str, dict[str, Any]],
+    def _send(self, prepared: list[PreparedWrite], fresh: dict[str, dict[str, Any]],
               results: dict[int, WriteResult], *, last: bool) -> list[int]:
-        """Post the writes batch by batch and record each plan's result; return the plans not serviced."""
+        """Post the writes batch by batch and record each plan's result; return the plans not serviced.
+
+        Tags whose label does not exist yet get it created at the head of the first batch; their
+        ``label_entry`` inserts name the label by its display value (``sysparm_input_display_value``),
+        so creation and use share one call.
+        """
+        tags = [t for p in prepared for t in p.tags]
+        known = {t.casefold(): self._labels[t.casefold()] for t in tags if t.casefold() in self._labels}
+        new = {t.casefold(): t for t in reversed(tags) if t.casefold() not in self._labels}
         unserviced: list[int] = []
-        for group in _write_groups(prepared, labels):
-            inner = [r for _p, requests in group for r in requests]
+        for creations, group in _write_groups(prepared, known, new):
+            inner = creations + [r for _p, requests in group for r in requests]
             answers = self.api.write_batch(inner) if inner else {}
+            self._remember_labels(_created(answers[r.id] for r in creations))
             for p, requests in group:
                 if requests and answers[requests[-1].id].status == 0 and not last:
                     unserviced.append(p.index)  # the batch hit the instance's limit before it: nothing of it ran
@@ -146,22 +154,6 @@ class Applier:
 
     # -- tags ------------------------------------------------------------------------------------
 
-    def _label_ids(self, tags: set[str]) -> dict[str, str]:
-        """Label sys_id per tag (case-folded), creating the labels that do not exist yet."""
-        missing = sorted({t for t in tags if t.casefold() not in self._labels})
-        if missing:
-            requests = [InnerRequest(f"label-{n}", "POST", table_path("label", columns=("sys_id", "name")),
-                                     {"name": tag}) for n, tag in enumerate(missing)]
-            try:
-                answers = self.api.write_batch(requests)
-                self._remember_labels(_created(answers.values()))
-            except WriteOutcomeUnknown:
-                log.warning("servicenow: creating tags %s got no definite answer; reading them back", missing)
-            still = [t for t in missing if t.casefold() not in self._labels]
-            if still:  # refused as existing (someone created it meanwhile), or unanswered: read them back
-                self._remember_labels(self.reader.run(_label_queries(still)).get("labels", []))
-        return {t.casefold(): self._labels[t.casefold()] for t in tags if t.casefold() in self._labels}
-
     def _remember_labels(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
             if row.get("name") and row.get("sys_id"):
@@ -174,28 +166,38 @@ def _label_queries(names: Iterable[str]) -> list[ChildQuery]:
 
 
 def _created(answers: Iterable[InnerResponse]) -> list[dict[str, Any]]:
+    """The label rows a batch created (a refused or unreadable creation is looked up on the next read)."""
     out = []
     for answer in answers:
-        if answer.status in (200, 201):
-            result = answer.json().get("result") if isinstance(answer.json(), dict) else None
-            if isinstance(result, dict):
-                out.append(result)
+        try:
+            data = answer.json() if answer.status in (200, 201) else None
+        except PayloadError:
+            continue
+        result = data.get("result") if isinstance(data, dict) else None
+        if isinstance(result, dict):
+            out.append(result)
     return out
 
 
-def _write_groups(prepared: list[PreparedWrite], labels: dict[str, str]
-                  ) -> list[list[tuple[PreparedWrite, list[InnerRequest]]]]:
-    """Plans with their inner requests, grouped into batches of at most MAX_INNER (a plan never split)."""
-    groups: list[list[tuple[PreparedWrite, list[InnerRequest]]]] = [[]]
-    size = 0
+def _write_groups(prepared: list[PreparedWrite], labels: dict[str, str], new: dict[str, str]
+                  ) -> list[tuple[list[InnerRequest], list[tuple[PreparedWrite, list[InnerRequest]]]]]:
+    """Batches of at most MAX_INNER: the label creations (first batch only), then plans with their requests.
+
+    ``labels``: label sys_id by case-folded tag; ``new``: tags (by case-folded name) whose label the
+    first batch creates. A plan is never split between batches.
+    """
+    creations = [InnerRequest(f"label-{n}", "POST", table_path("label", columns=("sys_id", "name")), {"name": name})
+                 for n, name in enumerate(sorted(new.values()))]
+    groups: list[tuple[list[InnerRequest], list[tuple[PreparedWrite, list[InnerRequest]]]]] = [(creations, [])]
+    size = len(creations)
     for p in prepared:
-        requests = _requests(p, labels)
-        if groups[-1] and size + len(requests) > MAX_INNER:
-            groups.append([])
+        requests = _requests(p, labels, new)
+        if groups[-1][1] and size + len(requests) > MAX_INNER:
+            groups.append(([], []))
             size = 0
-        groups[-1].append((p, requests))
+        groups[-1][1].append((p, requests))
         size += len(requests)
-    return [g for g in groups if g]
+    return [(c, g) for c, g in groups if c or g]
 
 
 def _rounds(plans: Sequence[WritePlan]) -> list[list[int]]:
@@ -212,16 +214,17 @@ def _rounds(plans: Sequence[WritePlan]) -> list[list[int]]:
     return rounds
 
 
-def _requests(p: PreparedWrite, labels: dict[str, str]) -> list[InnerRequest]:
+def _requests(p: PreparedWrite, labels: dict[str, str], new: dict[str, str]) -> list[InnerRequest]:
     """Tag inserts first, the incident PATCH (which carries the marker) last."""
     sys_id, out = p.plan.ticket_id, []
     for n, tag in enumerate(p.tags):
-        label = labels.get(tag.casefold())
-        if label is None:
+        label, by_name = labels.get(tag.casefold()), new.get(tag.casefold())
+        if label is None and by_name is None:
             p.failed.append(f"add_tags: the tag '{tag}' could not be created")
             continue
-        out.append(InnerRequest(f"{p.index}-tag-{n}", "POST", table_path("label_entry", columns=("sys_id",)),
-                                {"table": "incident", "table_key": sys_id, "label": label}))
+        path = table_path("label_entry", columns=("sys_id",), input_display=label is None)
+        out.append(InnerRequest(f"{p.index}-tag-{n}", "POST", path,
+                                {"table": "incident", "table_key": sys_id, "label": label or by_name}))
     if p.patch:
         out.append(InnerRequest(f"{p.index}-patch", "PATCH",
                                 record_path("incident", sys_id, columns=("sys_mod_count", "sys_updated_on")), p.patch))

@@ -131,9 +131,15 @@ def incident_columns(mapping: ServiceNowMapping) -> list[str]:
 
 
 def table_path(table: str, query: str | None = None, *, columns: Sequence[str] = (), display: str = "false",
-               limit: int | None = None, offset: int = 0) -> str:
-    """A Table API path with its parameters (for Batch API inner requests)."""
+               limit: int | None = None, offset: int = 0, input_display: bool = False) -> str:
+    """A Table API path with its parameters (for Batch API inner requests).
+
+    ``input_display``: the body's reference values are display values (``sysparm_input_display_value``),
+    e.g. a ``label_entry`` naming a tag created earlier in the same batch by its name.
+    """
     params: dict[str, str] = {}
+    if input_display:
+        params["sysparm_input_display_value"] = "true"
     if query:
         params["sysparm_query"] = query
     if columns:
