@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from pysnc import ServiceNowClient
 from connectors.base import HelpdeskConnector
 from connectors.retry import RetryPolicy
 from connectors.servicenow.connector import ServiceNowConnector
+from connectors.servicenow.children import child_queries
 from connectors.servicenow.queries import Cursor
 from core.actions import (
     AddTags,
@@ -202,6 +204,21 @@ def test_given_an_incident_in_a_state_the_mapping_lacks_then_it_is_quarantined_a
     last = Cursor.decode(pages[-1].cursor)
     newest = max([good, bad, also_good], key=lambda i: (sandbox_admin.view("servicenow", i)["updated_at"], i))
     assert last.sys_id == newest
+
+
+def test_a_child_answer_longer_than_one_inner_page_is_followed_to_the_last_entry(connector, sandbox_admin, now):
+    [ticket_id] = create(sandbox_admin, 1)
+    for n in range(5):
+        sandbox_admin.human("servicenow", ticket_id, "comment", body=f"Still broken ({n})")
+    [journal, *_rest] = child_queries([ticket_id])
+    connector.calls.reset()
+
+    rows = connector._children.run([replace(journal, limit=2)])  # two entries per inner answer
+
+    bodies = [r["value"] for r in rows["journal"]]
+    assert sorted(b for b in bodies if b.startswith("Still broken")) == [f"Still broken ({n})" for n in range(5)]
+    assert len(bodies) == len(set(bodies)) == rows.totals["journal"]  # every entry once, none lost at the edges
+    assert connector.calls.by_endpoint() == {BATCH_POST: math.ceil(len(bodies) / 2)}
 
 
 def test_fetch_tickets_reads_the_given_incidents_in_bulk_and_names_authors_only_for_full_history(
