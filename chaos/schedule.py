@@ -32,9 +32,9 @@ TICKET_PATHS = {
 KILL_POINTS = {
     "zendesk": (
         ("after the first pull page", "GET", r"/incremental/", (1, 1), 0.0, None),
-        ("during the full-history reads", "GET", r"/audits", (1, 3), 0.0, None),
+        ("during the re-reads of the escalating tickets", "GET", r"show_many", (1, 2), 0.0, None),
         ("right after the bulk update was answered", "PUT", r"update_many", (1, 1), 0.0, None),
-        ("with the bulk update in flight (outbox committed, answer not seen)", "GET", r"/audits", (1, 1), 1.2,
+        ("with the bulk update in flight (outbox committed, answer not seen)", "GET", r"show_many", (1, 1), 1.2,
          ("PUT", r"update_many")),
     ),
     "servicenow": (
