@@ -170,7 +170,7 @@ def test_when_the_ticket_cannot_be_read_again_the_customer_message_is_reported_n
         sandbox, sandbox_admin, clean_faults):
     connector = make_connector([], policy=RetryPolicy(max_attempts=2, max_total_wait=1.5))
     ticket = fresh(sandbox_admin, connector)
-    clean_faults.add_fault("5xx", system="zendesk", path="show_many", count=10, status=503)
+    clean_faults.add_fault("5xx", system="zendesk", path="tickets/show_many", count=10, status=503)
     (result,) = connector.apply([plan_for(ticket, AssignGroup(group="tier2"), message=True)])
     assert result.outcome is WriteOutcome.applied  # the escalation itself landed
     assert "round 2 not sent" in result.detail

@@ -199,13 +199,18 @@ def _job(status: str, results=None) -> dict:
     return {"job_status": {"id": "V3-" + "a" * 32, "status": status, "results": results, "message": None}}
 
 
+def _polled(status: str, results=None) -> dict:
+    """The show_many answer for that one job."""
+    return {"job_statuses": [_job(status, results)["job_status"]]}
+
+
 @responses.activate
 def test_a_failed_job_and_a_job_that_never_finishes_fail_their_tickets(client):
     responses.put(f"{BASE}/tickets/update_many.json", json=_job("queued"))
-    responses.get(re.compile(rf"{BASE}/job_statuses/.*"), json=_job("failed"))
+    responses.get(re.compile(rf"{BASE}/job_statuses/.*"), json=_polled("failed"))
     failed = run_updates(client, [{"id": 1}, {"id": 2}], JobWait(first_delay=0.01), client.waits.append)
     assert {k: (v.success, v.code) for k, v in failed.items()} == {"1": (False, "JobFailed"), "2": (False, "JobFailed")}
-    responses.replace(responses.GET, re.compile(rf"{BASE}/job_statuses/.*"), json=_job("working"))
+    responses.replace(responses.GET, re.compile(rf"{BASE}/job_statuses/.*"), json=_polled("working"))
     slow = run_updates(client, [{"id": 3}], JobWait(first_delay=1, factor=2, max_delay=4, max_wait=10),
                        client.waits.append)
     assert slow["3"].code == "JobTimeout" and "still working" in slow["3"].details
@@ -217,7 +222,7 @@ def test_job_results_map_by_id_or_by_position_and_missing_ones_are_named(client)
     responses.put(f"{BASE}/tickets/update_many.json", json=_job("queued"))
     results = [{"id": 1, "success": True, "status": "Updated"},
                {"index": 1, "error": "TicketUpdateFailed", "details": "Status: closed prevents ticket update"}]
-    responses.get(re.compile(rf"{BASE}/job_statuses/.*"), json=_job("completed", results))
+    responses.get(re.compile(rf"{BASE}/job_statuses/.*"), json=_polled("completed", results))
     out = run_updates(client, [{"id": 1}, {"id": 2}, {"id": 3}], JobWait(first_delay=0.01), client.waits.append)
     assert out["1"].success and out["2"].code == "TicketUpdateFailed" and "closed" in out["2"].details
     assert out["3"].code == "NoResult"

@@ -280,6 +280,24 @@ def test_update_many_job_reports_per_ticket_results_including_a_conflict(box):
     assert "deskbridge_escalated" not in box.emu.view("3")["tags"]
 
 
+def test_show_many_job_statuses_polls_several_jobs_in_one_call_with_the_single_endpoints_objects(box):
+    jobs = [box.zenpy.tickets.update([Ticket(id=i, additional_tags=[f"batch_{i}"])]) for i in (2, 3)]
+    ids = [j.id for j in jobs]
+    first = box.get("job_statuses/show_many.json", ids=",".join([ids[1], "V3-" + "0" * 32, ids[0]])).json()
+    assert list(first) == ["job_statuses"]  # unknown ids left out, the rest in the order asked
+    assert [(j["id"], j["status"], j["results"]) for j in first["job_statuses"]] == [(ids[1], "working", None),
+                                                                                    (ids[0], "working", None)]
+    done = box.zenpy.job_status(ids=ids)["job_statuses"]  # zenpy's own show_many call parses the answer
+    assert [(j.id, j.status) for j in done] == [(ids[0], "completed"), (ids[1], "completed")]
+    single = box.get(f"job_statuses/{ids[0]}.json").json()["job_status"]
+    many = box.get("job_statuses/show_many.json", ids=ids[0]).json()["job_statuses"]
+    assert many == [single] and single["results"][0] == {"id": 2, "action": "update", "success": True,
+                                                        "status": "Updated"}
+    too_many = box.get("job_statuses/show_many.json", ids=",".join(f"V3-{k:032x}" for k in range(101)))
+    assert too_many.status_code == 400 and too_many.json()["error"] == "TooManyValues"
+    assert box.get("job_statuses/show_many.json").json() == {"job_statuses": []}
+
+
 def test_update_many_over_one_hundred_tickets_is_refused_whole(box):
     with pytest.raises(TooManyValuesException):
         box.zenpy.tickets.update([Ticket(id=1 + i % 5, priority="high") for i in range(101)])

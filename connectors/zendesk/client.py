@@ -54,6 +54,7 @@ from core.errors import PayloadError
 
 T = TypeVar("T")
 API = "/api/v2/"
+MAX_JOBS_PER_POLL = 100
 
 
 class _TimeoutAdapter(HTTPAdapter):
@@ -174,14 +175,19 @@ class ZendeskClient:
             raise PayloadError(SYSTEM, None, "job_status.id", f"{endpoint} answered no job id", kind="response")
         return str(job_id)
 
-    def job_status(self, job_id: str) -> dict[str, Any]:
-        """The ``job_status`` object of a bulk job."""
-        body = self.get(f"job_statuses/{job_id}.json")
-        status = body.get("job_status")
-        if not isinstance(status, dict):
-            raise PayloadError(SYSTEM, None, "job_status", "job status answer without a job_status object",
+    def job_statuses(self, job_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The ``job_status`` objects of up to 100 jobs in one call (``job_statuses/show_many``), by job id.
+
+        A job Zendesk does not list (unknown, or its data expired) is absent from the answer.
+        """
+        if not 0 < len(job_ids) <= MAX_JOBS_PER_POLL:
+            raise ValueError(f"show_many takes 1 to {MAX_JOBS_PER_POLL} job ids, got {len(job_ids)}")
+        body = self.get("job_statuses/show_many.json", {"ids": ",".join(job_ids)})
+        rows = body.get("job_statuses")
+        if not isinstance(rows, list):
+            raise PayloadError(SYSTEM, None, "job_statuses", "job statuses answer without a job_statuses list",
                                kind="response")
-        return status
+        return {str(r["id"]): r for r in rows if isinstance(r, dict) and r.get("id") is not None}
 
     # -- the one place calls are made ----------------------------------------------------------
 

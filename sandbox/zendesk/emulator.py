@@ -19,6 +19,7 @@ from sandbox.zendesk import ids
 from sandbox.zendesk.http import ZendeskGate, error_body, invalid_endpoint
 from sandbox.zendesk.human import apply_human_action
 from sandbox.zendesk.jobs import JobBook
+from sandbox.zendesk.routes_jobs import job_routes
 from sandbox.zendesk.routes_directory import directory_routes
 from sandbox.zendesk.routes_export import export_routes
 from sandbox.zendesk.routes_tickets import ticket_routes
@@ -42,7 +43,8 @@ class ZendeskEmulator:
         self.jobs = JobBook()
         token = "zdsbx_" + hashlib.sha256(f"deskbridge-sandbox-zendesk:{world.seed}".encode()).hexdigest()[:32]
         self.credentials = {"subdomain": ids.SUBDOMAIN, "email": ids.INTEGRATION_EMAIL, "token": token}
-        routes = export_routes(self.store) + ticket_routes(self.store, self.jobs) + directory_routes(self.store)
+        routes = (export_routes(self.store) + ticket_routes(self.store, self.jobs) + job_routes(self.jobs)
+                  + directory_routes(self.store))
         app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
         gated = ZendeskGate(app, ids.INTEGRATION_EMAIL, token)
         self.app = FaultMiddleware(gated, SYSTEM, ctx, error_body)

@@ -1,4 +1,4 @@
-"""Ticket endpoints: show, show_many, update, update_many + job status, comments, audits, metrics.
+"""Ticket endpoints: show, show_many, update, update_many, comments, audits, metrics (job status: routes_jobs).
 
 Writes are made by the API user (the integration user that owns the token);
 a ``conflict`` fault makes a human edit the targeted tickets first, so a
@@ -19,7 +19,7 @@ from sandbox.zendesk import ids, render
 from sandbox.zendesk.edits import Rejected, UpdateConflict, parse_ticket_payload
 from sandbox.zendesk.http import JSON, ERRORS, bad_request, error, read_json, record_invalid, too_many_values
 from sandbox.zendesk.human import touch
-from sandbox.zendesk.jobs import JobBook, job_json, poll_state
+from sandbox.zendesk.jobs import JobBook, job_json
 from sandbox.zendesk.metrics import ticket_metric
 from sandbox.zendesk.paging import base_url, paginate
 from sandbox.zendesk.routes_export import sideloads
@@ -131,12 +131,6 @@ def ticket_routes(store: ZendeskStore, jobs: JobBook) -> list[Route]:
         job = jobs.add(results, finished)
         return JSON({"job_status": job_json(job, base_url(request), state="queued")})
 
-    async def job_status(request: Request) -> JSON:
-        job = jobs.poll(request.path_params["job_id"])
-        if job is None:
-            return error(404)
-        return JSON({"job_status": job_json(job, base_url(request), state=poll_state(job))})
-
     def with_ticket(request: Request):
         tid = request.path_params["ticket_id"]
         conflict(request, [tid])
@@ -184,7 +178,6 @@ def ticket_routes(store: ZendeskStore, jobs: JobBook) -> list[Route]:
         Route("/api/v2/tickets/{ticket_id:int}/comments.json", comments, methods=["GET"]),
         Route("/api/v2/tickets/{ticket_id:int}/audits.json", audits, methods=["GET"]),
         Route("/api/v2/tickets/{ticket_id:int}/metrics.json", metrics, methods=["GET"]),
-        Route("/api/v2/job_statuses/{job_id:str}.json", job_status, methods=["GET"]),
     ]
 
 
