@@ -136,7 +136,7 @@ def test_fetch_tickets_reads_given_issues_in_bulk_and_leaves_out_missing_ones(sa
 
 
 def test_fetch_full_history_completes_a_changelog_the_search_truncated(sandbox, sandbox_admin):
-    fresh_hour(sandbox_admin)
+    start = fresh_hour(sandbox_admin)
     [busy] = create(sandbox_admin, 1, "history")
     sandbox_admin.human("jira", busy, "reassign", group="tier3")  # the oldest history entry
     for k in range(50):  # 100 label changes after it: the embedded changelog keeps only the newest 100
@@ -146,8 +146,13 @@ def test_fetch_full_history_completes_a_changelog_the_search_truncated(sandbox, 
     [short], _ = jira.fetch_tickets([busy])
     assert "group_change" not in {e.kind.value for e in short.history}  # the search's changelog lost it
     assert jira.calls.by_endpoint() == {**SETUP, SEARCH: 1}
+    [pulled] = [t for page in jira.pull_changes(None, start=start) for t in page.tickets]
     [full], _ = jira.fetch_tickets([busy], full_history=True)
     assert [e.to_value for e in full.history if e.kind.value == "group_change"] == ["tier3"]
+    # the truncated reads say so: complete only from after the lost reassignment on; the full read is whole
+    [lost] = [e for e in full.history if e.kind.value == "group_change"]
+    assert lost.at < short.history_since == pulled.history_since <= short.updated_at
+    assert full.history_since is None
     assert jira.calls.by_endpoint()["GET /rest/api/2/issue/{id}/changelog"] == 2  # 101 histories, pages of 100
     assert "GET /rest/api/2/issue/{id}/comment" not in jira.calls.by_endpoint()  # comments were complete
 

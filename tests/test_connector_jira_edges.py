@@ -92,6 +92,31 @@ def test_full_history_reads_every_comment_of_a_truncated_list_in_pages(site):
     assert [q["startAt"] for q in comment_queries(site)] == [["0"], ["100"]]
 
 
+def test_a_truncated_comment_list_says_from_when_the_ticket_is_complete(site):
+    def at(n: int) -> str:
+        return f"2026-03-02T0{n // 60}:{n % 60:02d}:00.000+0000"
+
+    embedded = [comment(n, jsdPublic=True, created=at(n)) for n in range(400, 420)]  # the newest 20 of 150
+    site.get(f"{API}/search/jql", json={"issues": [issue(embedded, total=150)], "isLast": True})
+    for first in (270, 370):  # the comment endpoint, in pages of 100
+        site.get(re.compile(rf"{re.escape(API)}/issue/10001/comment\?.*startAt={first - 270}.*"), json={
+            "comments": [comment(n, jsdPublic=True, created=at(n)) for n in range(first, min(first + 100, 420))],
+            "total": 150})
+    jira = JiraConnector(CREDS, MAPPING, policy=FAST)
+    [page] = list(jira.pull_changes(None, start=START))
+    [pulled] = page.tickets
+    # complete from the earliest comment it holds: the flow reads the whole life before a handoff note
+    assert pulled.history_since == datetime(2026, 3, 2, 6, 40, tzinfo=UTC) and len(pulled.comments) == 20
+    [short], _ = jira.fetch_tickets(["10001"])
+    assert short.history_since == pulled.history_since
+    [full], _ = jira.fetch_tickets(["10001"], full_history=True)
+    assert full.history_since is None and len(full.comments) == 150
+    whole = issue([comment(1, jsdPublic=True)])
+    site.replace(responses.GET, f"{API}/search/jql", json={"issues": [whole], "isLast": True})
+    [complete], _ = jira.fetch_tickets(["10001"])
+    assert complete.history_since is None  # nothing was cut: the whole life
+
+
 def test_a_marker_beyond_a_truncated_comment_list_is_found_among_the_newest_comments(site):
     key = "jira-edge-marker-1"
     site.get(f"{API}/search/jql", json={"issues": [issue([comment(1, jsdPublic=True)], total=300)], "isLast": True})

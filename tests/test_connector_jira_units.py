@@ -103,7 +103,7 @@ def plan(*actions) -> WritePlan:
                      actions=actions)
 
 
-def test_a_plan_becomes_one_put_with_labels_added_never_set_and_comments_in_order():
+def test_a_plan_becomes_one_put_with_labels_added_never_set_and_the_customer_message_the_note_a_post():
     edit = edit_for(plan(AssignGroup(group="tier2"), AddTags(tags=("vip", "deskbridge_escalated")),
                          RaisePriority(priority=Priority.urgent), AssignOwner(email="Ann@Acme.test"),
                          InternalNote(body="note"), CustomerMessage(body="reply")),
@@ -113,7 +113,11 @@ def test_a_plan_becomes_one_put_with_labels_added_never_set_and_comments_in_orde
                    "assignee": {"accountId": "acc-1"}},
         "update": {"labels": [{"add": "deskbridge_escalated"}]},
     }
-    assert edit.comments == [("note", True), ("reply", False)] and edit.skipped == []
+    assert (edit.internal, edit.public, edit.skipped) == (["note"], ["reply"], [])
+    assert edit.put_body == {**edit.body, "update": {"labels": [{"add": "deskbridge_escalated"}],
+                                                     "comment": [{"add": {"body": "reply"}}]}}
+    rest = edit.only_comments({"internal note"})  # an earlier attempt landed the PUT (fields and message)
+    assert (rest.put_body, rest.internal, rest.public) == ({}, ["note"], [])
 
 
 def test_what_is_already_so_is_left_out_and_what_cannot_be_done_is_skipped_with_a_reason():

@@ -46,7 +46,7 @@ def new_ticket(admin, **fields):
     return jira, ticket
 
 
-def test_a_plan_is_written_with_one_put_and_one_post_per_comment_and_reads_back(sandbox, sandbox_admin):
+def test_a_plan_is_one_put_with_the_customer_message_and_one_post_for_the_note_and_reads_back(sandbox, sandbox_admin):
     admin = sandbox_admin
     owner = agent(sandbox, "tier2")
     jira, ticket = new_ticket(admin, tags=["vip"], group="l1", priority="normal")
@@ -60,16 +60,21 @@ def test_a_plan_is_written_with_one_put_and_one_post_per_comment_and_reads_back(
     view = admin.view("jira", ticket.id)
     assert (view["group"], view["assignee"], view["priority"]) == ("tier2", owner.email, "high")
     assert view["tags"] == ["vip", "deskbridge_escalated", "sla_risk"]  # added, the person's label kept
-    assert [(c["public"], c["author_email"]) for c in view["comments"][-2:]] == [
-        (False, "deskbridge@acme.test"), (True, "deskbridge@acme.test")]
-    kinds = [kind for kind, _ in api_writes(admin, mark, ticket.id)]
-    assert sorted(kinds) == ["assignee", "comment", "comment", "group", "priority", "tags_added"]
-    # bulk pre-check, one user search, one PUT without the client's reload GET, two comment POSTs
-    assert jira.calls.by_endpoint() == {SEARCH: 1, USER_SEARCH: 1, PUT: 1, POST_COMMENT: 2}
+    # the customer message went in the edit (public, as JSM makes platform comments), the note by POST (internal)
+    assert [(c["public"], c["author_email"], c["body"].split("\n")[0]) for c in view["comments"][-2:]] == [
+        (True, "deskbridge@acme.test", "We have escalated your request."),
+        (False, "deskbridge@acme.test", "Handoff: SLA at risk.")]
+    writes = api_writes(admin, mark, ticket.id)
+    assert sorted(kind for kind, _ in writes) == ["assignee", "comment", "comment", "group", "priority", "tags_added"]
+    # bulk pre-check, one user search, one PUT (fields + message, no reload GET), one POST for the internal note
+    assert jira.calls.by_endpoint() == {SEARCH: 1, USER_SEARCH: 1, PUT: 1, POST_COMMENT: 1}
 
     [back], _ = connector().fetch_tickets([ticket.id], full_history=True)  # the real client reads it back
     assert (back.group, back.priority, back.assignee_id) == ("tier2", Priority.high, owner.account_id)
-    assert [(c.public, c.by_deskbridge) for c in back.comments[-2:]] == [(False, True), (True, True)]
+    assert [(c.public, c.by_deskbridge) for c in back.comments[-2:]] == [(True, True), (False, True)]
+    # one edit: the message and the field changes share its changelog instant; the note came after it
+    [edit] = [h for h in back.history if h.kind == "group_change" and h.to_value == "tier2"]
+    assert back.comments[-2].created_at == edit.at < back.comments[-1].created_at
 
 
 def test_priority_is_never_lowered_and_an_unknown_owner_skips_only_that_action(sandbox, sandbox_admin):
@@ -186,3 +191,72 @@ def test_a_plan_for_an_issue_jira_no_longer_has_fails_alone(sandbox, sandbox_adm
     results = jira.apply([ghost, plan(ticket, key, note(key))])
     assert [r.outcome for r in results] == [WriteOutcome.failed, WriteOutcome.applied]
     assert "999999" in results[0].detail
+
+
+def message(key: str) -> CustomerMessage:
+    return CustomerMessage(body=f"We have escalated your request.\n\n{marker(key)}")
+
+
+def test_a_note_lost_after_the_put_landed_is_written_alone_by_the_next_attempt(sandbox, clean_faults):
+    admin = clean_faults
+    jira, ticket = new_ticket(admin)
+    key = "jira-partial-1"
+    both = plan(ticket, key, AddTags(tags=("deskbridge_escalated",)), note(key), message(key))
+    admin.add_fault("reset", system="jira", method="POST", path="/comment$", count=1)
+    mark = admin.mark()
+    [result] = jira.apply([both])
+    assert result.outcome is WriteOutcome.failed
+    assert "written before the failure: fields, customer message" in result.detail
+    jira.calls.reset()
+    [result] = connector().apply([both])  # the outbox's next push (a restart): the marker says what landed
+    assert result.outcome is WriteOutcome.applied
+    assert result.detail == "an earlier attempt had written the customer message; written now: internal note"
+    writes = api_writes(admin, mark, ticket.id)
+    assert [(k, d.get("public")) for k, d in writes] == [("tags_added", None), ("comment", True), ("comment", False)]
+    [result] = connector().apply([both])  # and once everything is there, nothing more
+    assert result.outcome is WriteOutcome.already_applied and len(api_writes(admin, mark, ticket.id)) == 3
+
+
+def test_a_message_missing_beside_a_landed_note_is_added_without_touching_the_fields(sandbox, sandbox_admin):
+    admin = sandbox_admin
+    jira, ticket = new_ticket(admin, group="l1")
+    key = "jira-partial-2"
+    [first] = jira.apply([plan(ticket, key, note(key))])  # an attempt that wrote the note only
+    mark = admin.mark()
+    jira.calls.reset()
+    [result] = jira.apply([plan(ticket, key, AssignGroup(group="tier2"), note(key), message(key))])
+    assert (first.outcome, result.outcome) == (WriteOutcome.applied, WriteOutcome.applied)
+    assert "written now: customer message" in result.detail  # though the token moved: only a comment is added
+    assert [(k, d["public"]) for k, d in api_writes(admin, mark, ticket.id)] == [("comment", True)]
+    assert admin.view("jira", ticket.id)["group"] == "l1"
+    assert jira.calls.by_endpoint() == {SEARCH: 1, PUT: 1}
+
+
+def test_a_put_carrying_the_message_is_not_resent_after_a_server_error_and_lands_once(sandbox, clean_faults):
+    admin = clean_faults
+    jira, ticket = new_ticket(admin)
+    key = "jira-put500-message"
+    admin.add_fault("5xx", system="jira", method="PUT", path=r"/issue/\d+$", count=1, status=500)
+    mark = admin.mark()
+    [result] = jira.apply([plan(ticket, key, AddTags(tags=("deskbridge_escalated",)), message(key))])
+    assert result.outcome is WriteOutcome.failed and "may have landed" in result.detail
+    puts = [r for r in admin.requests("jira", since=mark) if r["method"] == "PUT"]
+    assert [p["fault"] for p in puts] == ["5xx"]  # a comment add is not idempotent: sent once
+    [result] = jira.apply([plan(ticket, key, AddTags(tags=("deskbridge_escalated",)), message(key))])
+    assert result.outcome is WriteOutcome.applied
+    assert [k for k, _ in api_writes(admin, mark, ticket.id)] == ["tags_added", "comment"]
+
+
+def test_owners_are_searched_once_per_connector(sandbox, sandbox_admin):
+    admin = sandbox_admin
+    owner = agent(sandbox, "tier2")
+    fresh_hour(admin)
+    ids = [admin.create_ticket("jira", f"Owner {k}") for k in range(2)]
+    jira = connector()
+    tickets, _ = jira.fetch_tickets(ids)
+    jira.calls.reset()
+    for k, ticket in enumerate(tickets):  # two apply calls, as the flow pushes page after page
+        [result] = jira.apply([plan(ticket, f"jira-owner-{k}", AssignOwner(email=owner.email), note(f"jira-owner-{k}"))])
+        assert result.outcome is WriteOutcome.applied
+    assert [admin.view("jira", i)["assignee"] for i in ids] == [owner.email] * 2
+    assert jira.calls.by_endpoint()[USER_SEARCH] == 1

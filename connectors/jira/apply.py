@@ -4,20 +4,23 @@ Jira has no optimistic locking, so right before writing the connector reads
 every planned issue in bulk (one ``id in (...)`` search per 100 issues, fields
 ``updated`` + ``comment`` + what the edits compare with) and then, per plan:
 
-1. the plan's marker is already in a comment -> ``already_applied`` (an
-   earlier attempt landed; nothing is written twice). When the embedded
-   comments are truncated, the newest 100 are read before deciding;
+1. the plan's marker is in a comment of every kind the plan writes (internal
+   note, customer message) -> ``already_applied`` (an earlier attempt landed;
+   nothing is written twice). In some kinds only -> an earlier attempt landed
+   in part: only the missing comments are written (``applied``, the detail
+   says so). When the embedded comments are truncated, the newest 100 are read
+   before deciding;
 2. ``fields.updated`` differs from ``plan.expected_token`` -> ``conflict``
    (a person changed the issue since evaluation: re-read and re-plan);
-3. otherwise the edit is written: one ``PUT`` for the fields and labels (no
-   reload ``GET``), then one ``POST`` per comment, the marker-carrying note
-   last in plan order so that its presence means the plan landed.
+3. otherwise the edit is written: one ``PUT`` for the fields, the labels and
+   the customer message (``update.comment.add``; no reload ``GET``), then one
+   ``POST`` for the internal note (``sd.public.comment`` internal).
 
-AssignOwner e-mails are resolved once per apply call (one user search per
-distinct e-mail, for the plans that write). Jira has no bulk edit in API v2:
-a plan costs at most one PUT plus one POST per comment. The gap between the
-check and the PUT is not locked; labels are only added, so a person's labels
-survive even then.
+AssignOwner e-mails are resolved once per connector (one user search per
+distinct e-mail, cached for the connector's life, i.e. one run). Jira has no
+bulk edit in API v2: a plan costs at most one PUT plus one POST. The gap
+between the check and the PUT is not locked; labels are only added, so a
+person's labels survive even then.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connectors.jira.client import JiraClient
-from connectors.jira.edits import IssueEdit, check_fields, edit_for, owner_emails
+from connectors.jira.edits import INTERNAL, PUBLIC, IssueEdit, check_fields, comment_kinds, edit_for, owner_emails
 from connectors.jira.pull import ID_CHUNK, search_ids
 from connectors.jira.reads import embedded_comments, issue_id
 from connectors.jira.translate import WriteOutcomeUnknown
@@ -42,56 +45,85 @@ log = logging.getLogger("deskbridge.jira")
 NEWEST_COMMENTS = 100
 
 
-def apply_plans(client: JiraClient, mapping: JiraMapping, plans: Sequence[WritePlan]) -> list[WriteResult]:
-    """One result per plan, in order. Wrong credentials and an exhausted retry budget raise (the run stops)."""
+def apply_plans(client: JiraClient, mapping: JiraMapping, plans: Sequence[WritePlan], *,
+                owner_cache: dict[str, str | None] | None = None) -> list[WriteResult]:
+    """One result per plan, in order. Wrong credentials and an exhausted retry budget raise (the run stops).
+
+    ``owner_cache`` (e-mail -> accountId or None) is kept by the caller across calls: one user search per e-mail.
+    """
     ids = list(dict.fromkeys(p.ticket_id for p in plans if p.system is System.jira and p.ticket_id.isdigit()))
     current: dict[str, dict] = {}
     for start in range(0, len(ids), ID_CHUNK):
         for raw in search_ids(client, ids[start:start + ID_CHUNK], fields=check_fields(mapping)):
             current[issue_id(raw) or ""] = raw
-    verdicts = [_verdict(client, plan, current.get(plan.ticket_id)) for plan in plans]
-    owners = resolve_owners(client, set().union(*(owner_emails(p) for p, v in zip(plans, verdicts) if v is None)))
+    checks = [_check(client, plan, current.get(plan.ticket_id)) for plan in plans]
+    wanted = set().union(*(owner_emails(p) for p, (verdict, landed) in zip(plans, checks)
+                           if verdict is None and not landed))
+    owners = resolve_owners(client, wanted, cache=owner_cache)
     written: set[str] = set()
     results = []
-    for plan, verdict in zip(plans, verdicts):
+    for plan, (verdict, landed) in zip(plans, checks):
         if verdict is None and plan.ticket_id in written:
             verdict = _result(plan, WriteOutcome.conflict, "an earlier plan in this batch wrote the issue; re-plan")
         if verdict is None:
-            verdict = _write(client, plan, edit_for(plan, current[plan.ticket_id], mapping, owners))
+            edit = edit_for(plan, current[plan.ticket_id], mapping, owners)
+            if landed:  # an earlier attempt landed in part: write only what is missing
+                edit = edit.only_comments(comment_kinds(plan) - landed)
+            verdict = _write(client, plan, edit, completing=landed)
             written.add(plan.ticket_id)
         results.append(verdict)
     return results
 
 
-def _verdict(client: JiraClient, plan: WritePlan, raw: dict | None) -> WriteResult | None:
-    """The result decided before writing, or None when the plan is to be written."""
+def _check(client: JiraClient, plan: WritePlan, raw: dict | None) -> tuple[WriteResult | None, set[str]]:
+    """The result decided before writing (None: write), and the kinds of comment an earlier attempt landed."""
     if plan.system is not System.jira:
-        return _result(plan, WriteOutcome.failed, f"a {plan.system.value} plan sent to the Jira connector")
+        return _result(plan, WriteOutcome.failed, f"a {plan.system.value} plan sent to the Jira connector"), set()
     if raw is None:
-        return _result(plan, WriteOutcome.failed, f"Jira has no issue {plan.ticket_id} (deleted or moved?)")
+        return _result(plan, WriteOutcome.failed, f"Jira has no issue {plan.ticket_id} (deleted or moved?)"), set()
     token = dig(raw, "fields", "updated")
-    if _has_marker(client, plan, raw):
-        return _result(plan, WriteOutcome.already_applied, "the plan's marker is already in a comment",
-                       new_token=token)
+    landed = _landed(client, plan, raw)
+    if landed:
+        if UNKNOWN in landed or comment_kinds(plan) <= landed:
+            return _result(plan, WriteOutcome.already_applied, "the plan's marker is already in a comment",
+                           new_token=token), landed
+        return None, landed  # landed in part: the rest is written whatever the token (only comments are added)
     if not _same_instant(token, plan.expected_token):
         return _result(plan, WriteOutcome.conflict,
                        f"the issue changed since evaluation (updated {token}, evaluated at {plan.expected_token})",
-                       new_token=token)
-    return None
+                       new_token=token), set()
+    return None, set()
 
 
-def _has_marker(client: JiraClient, plan: WritePlan, raw: dict) -> bool:
+UNKNOWN = "comment of unknown visibility"
+
+
+def _landed(client: JiraClient, plan: WritePlan, raw: dict) -> set[str]:
+    """The kinds of the plan's comments already in the issue (its marker in an internal or a public comment).
+
+    A marked comment whose visibility cannot be told (no ``jsdPublic``, no ``sd.public.comment``) counts as
+    everything having landed: nothing is written twice.
+    """
     rows, total = embedded_comments(raw)
-    if _marked(plan, rows):
-        return True
-    if total > len(rows):  # truncated: the newest comments decide
-        return _marked(plan, client.comments(plan.ticket_id, size=NEWEST_COMMENTS, newest_first=True))
-    return False
+    landed = _kinds(plan, rows)
+    if total > len(rows) and not (UNKNOWN in landed or comment_kinds(plan) <= landed):  # truncated: the newest
+        landed |= _kinds(plan, client.comments(plan.ticket_id, size=NEWEST_COMMENTS, newest_first=True))
+    return landed
 
 
-def _marked(plan: WritePlan, comments: list) -> bool:
-    return any(isinstance(c, Mapping) and plan.idempotency_key in find_markers(_text(c.get("body")))
-               for c in comments)
+def _kinds(plan: WritePlan, comments: list) -> set[str]:
+    return {_kind(c) for c in comments
+            if isinstance(c, Mapping) and plan.idempotency_key in find_markers(_text(c.get("body")))}
+
+
+def _kind(comment: Mapping) -> str:
+    public = comment.get("jsdPublic")
+    if isinstance(public, bool):
+        return PUBLIC if public else INTERNAL
+    for prop in comment.get("properties") or []:
+        if isinstance(prop, Mapping) and prop.get("key") == "sd.public.comment":
+            return INTERNAL if dig(prop, "value", "internal") is True else PUBLIC
+    return UNKNOWN
 
 
 def _text(body: Any) -> str:
@@ -111,26 +143,28 @@ def _same_instant(token: Any, expected: str) -> bool:
         return False
 
 
-def resolve_owners(client: JiraClient, emails: set[str]) -> dict[str, str | None]:
+def resolve_owners(client: JiraClient, emails: set[str],
+                   cache: dict[str, str | None] | None = None) -> dict[str, str | None]:
     """accountId per e-mail (casefolded) of an assignable (non-customer, active) Jira user, None when unknown.
 
     Cloud hides e-mail addresses by default: when no result shows one, a
     search that found exactly one assignable user is taken as the match.
+    Answers (found or not) go into ``cache``; a failed search does not.
     """
-    out: dict[str, str | None] = {}
-    for email in sorted(emails):
+    cache = {} if cache is None else cache
+    for email in sorted(emails - cache.keys()):
         try:
             users = [u for u in client.users(email) if _assignable(u)]
         except FatalAPIError as exc:
             if exc.status in (401, 403):
                 raise
             log.warning("jira: user search for an owner failed: %s", exc)
-            users = []
+            continue
         exact = [u for u in users if str(u.get("emailAddress") or "").casefold() == email]
         hidden = [u for u in users if not u.get("emailAddress")]
         match = exact or (hidden if len(users) == 1 else [])
-        out[email] = str(match[0]["accountId"]) if match else None
-    return out
+        cache[email] = str(match[0]["accountId"]) if match else None
+    return {email: cache.get(email) for email in emails}
 
 
 def _assignable(user: Any) -> bool:
@@ -138,15 +172,16 @@ def _assignable(user: Any) -> bool:
             and user.get("accountType", "atlassian") == "atlassian")
 
 
-def _write(client: JiraClient, plan: WritePlan, edit: IssueEdit) -> WriteResult:
+def _write(client: JiraClient, plan: WritePlan, edit: IssueEdit, *, completing: set[str]) -> WriteResult:
+    """The PUT (fields, labels, customer message), then the internal note's POST; ``completing``: what had landed."""
     done: list[str] = []
     try:
-        if edit.changes_fields:
-            client.edit(plan.ticket_id, edit.body)
-            done.append("fields")
-        for body, internal in edit.comments:
-            client.add_comment(plan.ticket_id, body, internal=internal)
-            done.append("internal note" if internal else "customer message")
+        if edit.put_body:
+            client.edit(plan.ticket_id, edit.put_body, idempotent=not edit.public)  # a comment add is not idempotent
+            done += (["fields"] if edit.changes_fields else []) + [PUBLIC] * len(edit.public)
+        for body in edit.internal:
+            client.add_comment(plan.ticket_id, body, internal=True)
+            done.append(INTERNAL)
     except ConflictError as exc:
         return _result(plan, WriteOutcome.conflict, _partial(done, exc))
     except (WriteOutcomeUnknown, PayloadError) as exc:
@@ -155,10 +190,13 @@ def _write(client: JiraClient, plan: WritePlan, edit: IssueEdit) -> WriteResult:
         if exc.status in (401, 403):
             raise
         return _result(plan, WriteOutcome.failed, _partial(done, exc))
-    notes = "; ".join(edit.skipped) or None
-    if not done:
-        notes = "; ".join(["nothing to change", *edit.skipped])
-    return _result(plan, WriteOutcome.applied, notes)
+    notes = list(edit.skipped)
+    if completing:
+        notes.insert(0, f"an earlier attempt had written the {' and '.join(sorted(completing))}; "
+                        f"written now: {', '.join(done)}")
+    elif not done:
+        notes.insert(0, "nothing to change")
+    return _result(plan, WriteOutcome.applied, "; ".join(notes) or None)
 
 
 def _partial(done: list[str], exc: Exception) -> str:

@@ -142,13 +142,15 @@ class JiraClient:
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def edit(self, issue_id: str, body: dict[str, Any]) -> None:
+    def edit(self, issue_id: str, body: dict[str, Any], *, idempotent: bool = True) -> None:
         """``PUT /issue/{id}`` through the client's session: the same request ``Issue.update`` sends,
         without the reload ``GET`` it makes after every PUT (one call per write saved). Idempotent
-        as deskbridge uses it (labels ``add``, fields set to fixed values), so it is retried."""
+        as deskbridge uses it (labels ``add``, fields set to fixed values) and retried, unless it adds
+        a comment (``idempotent=False``): then it is retried only where a POST would be."""
         client = self.connect()
         url = f"{client.server_url}{API}/issue/{issue_id}"
-        self._call(f"PUT {API}/issue/{{id}}", lambda: client._session.put(url, data=json.dumps(body)))
+        self._call(f"PUT {API}/issue/{{id}}", lambda: client._session.put(url, data=json.dumps(body)),
+                   idempotent=idempotent)
 
     def add_comment(self, issue_id: str, body: str, *, internal: bool) -> dict[str, Any]:
         """A JSM comment: internal (``sd.public.comment`` ``{"internal": true}``) or public."""

@@ -9,7 +9,9 @@
   ids; ``full_history`` also reads the comment and changelog endpoints of the
   issues whose embedded lists were truncated (:mod:`connectors.jira.reads`).
 - :meth:`JiraConnector.apply`: a bulk pre-write read, then per plan one PUT
-  and one POST per comment (:mod:`connectors.jira.apply`).
+  (fields, labels, the customer message) and one POST for the internal note
+  (:mod:`connectors.jira.apply`). Owners' accountIds are cached for the
+  connector's life (a flow run builds its connector afresh).
 
 All instants are UTC; JQL dates are written in the integration user's time
 zone (read once from ``GET /myself``), as Jira reads them.
@@ -67,6 +69,7 @@ class JiraConnector:
         self.overlap = overlap
         self.calls = CallCounter(System.jira.value)
         self.client = JiraClient(credentials, policy=policy, calls=self.calls, timeout=timeout, sleep=sleep)
+        self._owners: dict[str, str | None] = {}  # e-mail -> accountId (None: no assignable user), for this run
 
     @classmethod
     def from_env(cls, mapping: JiraMapping, **kw) -> JiraConnector:
@@ -85,7 +88,7 @@ class JiraConnector:
 
     def apply(self, plans: Sequence[WritePlan]) -> list[WriteResult]:
         """Write the plans, one result per plan, never overwriting a person's newer edit."""
-        return applying.apply_plans(self.client, self.mapping, plans)
+        return applying.apply_plans(self.client, self.mapping, plans, owner_cache=self._owners)
 
     def close(self) -> None:
         self.client.close()

@@ -4,9 +4,18 @@ One ``PUT /issue/{id}`` carries every field action: the team select
 ``{"value": option}`` (AssignGroup), ``assignee {"accountId"}`` (AssignOwner),
 ``priority {"name"}`` only when it raises the current priority
 (RaisePriority), and labels through ``update: {"labels": [{"add": ...}]}``,
-never ``set`` (AddTags: a human's labels are never rewritten). Comments follow
-as separate POSTs: InternalNote as a JSM internal comment, CustomerMessage as
-a public one, in plan order (their bodies already end with the plan's marker).
+never ``set`` (AddTags: a human's labels are never rewritten).
+
+The same PUT carries a CustomerMessage as ``update: {"comment": [{"add":
+{"body": ...}}]}``: Jira documents adding a comment "as part of editing an
+issue", and a comment made through the platform API is public in JSM
+(``jsdPublic`` defaults to true), which is what a customer message is. The
+InternalNote cannot ride along: JSM's internal flag is the comment property
+``sd.public.comment`` ``{"internal": true}``, documented for ``POST
+/issue/{id}/comment`` only (the edit's ``comment.add`` is documented with a
+body and a role/group ``visibility``), so it stays a POST of its own (see
+docs/connector-jira.md). Bodies already end with the plan's marker.
+
 Actions that would change nothing are left out; actions that cannot be
 carried out (an unmapped group, an unknown owner, a lower priority) are
 skipped with a reason, and the rest of the plan still applies.
@@ -26,22 +35,53 @@ from core.model import Priority
 WRITE_CHECK_FIELDS = ("updated", "comment", "labels", "priority", "assignee")
 
 
+INTERNAL, PUBLIC = "internal note", "customer message"  # the kinds of comment a plan writes
+
+
 @dataclass
 class IssueEdit:
-    """What one plan sends: a PUT body (empty when no field changes) and comments as (body, internal)."""
+    """What one plan sends: field changes for the PUT, the customer messages that ride in it, the internal notes."""
 
     body: dict[str, Any] = field(default_factory=dict)
-    comments: list[tuple[str, bool]] = field(default_factory=list)
+    public: list[str] = field(default_factory=list)
+    internal: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
     @property
     def changes_fields(self) -> bool:
         return bool(self.body.get("fields") or self.body.get("update"))
 
+    @property
+    def put_body(self) -> dict[str, Any]:
+        """The PUT: the field changes plus ``update.comment`` adds for the customer messages (empty: no PUT)."""
+        if not self.public:
+            return self.body
+        update = {**self.body.get("update", {}), "comment": [{"add": {"body": text}} for text in self.public]}
+        return {**self.body, "update": update}
+
+    @property
+    def kinds(self) -> set[str]:
+        """The kinds of comment this edit writes (each carries the plan's marker)."""
+        return ({PUBLIC} if self.public else set()) | ({INTERNAL} if self.internal else set())
+
+    def only_comments(self, missing: set[str]) -> IssueEdit:
+        """The rest of an earlier attempt that landed in part: only the comments of the ``missing`` kinds.
+
+        The fields went out in the PUT before (or with) the first comment that landed, so they are not sent again.
+        """
+        return IssueEdit(public=self.public if PUBLIC in missing else [],
+                         internal=self.internal if INTERNAL in missing else [])
+
 
 def check_fields(mapping: JiraMapping) -> list[str]:
     """Fields of the read just before writing: the token, the comments (markers) and what edits compare with."""
     return [*WRITE_CHECK_FIELDS, mapping.fields.team.field]
+
+
+def comment_kinds(plan: WritePlan) -> set[str]:
+    """The kinds of comment ``plan`` writes."""
+    return ({INTERNAL} if any(isinstance(a, InternalNote) for a in plan.actions) else set()) | (
+        {PUBLIC} if any(isinstance(a, CustomerMessage) for a in plan.actions) else set())
 
 
 def owner_emails(plan: WritePlan) -> set[str]:
@@ -73,9 +113,9 @@ def edit_for(plan: WritePlan, current: Mapping[str, Any], mapping: JiraMapping,
         elif isinstance(action, RaisePriority):
             _raise_priority(action, fields_now, mapping, put_fields, edit)
         elif isinstance(action, InternalNote):
-            edit.comments.append((action.body, True))
+            edit.internal.append(action.body)
         elif isinstance(action, CustomerMessage):
-            edit.comments.append((action.body, False))
+            edit.public.append(action.body)
     if put_fields:
         edit.body["fields"] = put_fields
     if labels:

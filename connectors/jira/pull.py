@@ -17,7 +17,7 @@ from connectors.base import Page
 from connectors.jira import normalize
 from connectors.jira.client import JiraClient
 from connectors.jira.cursor import PullCursor, changes_jql, floor_minute, ids_jql
-from connectors.jira.reads import (complete_changelogs, complete_comments, issue_fields, issue_id,
+from connectors.jira.reads import (complete_changelogs, complete_comments, held_since, issue_fields, issue_id,
                                    updated_millis)
 from connectors.jira.translate import SYSTEM
 from core.errors import FatalAPIError, PayloadError
@@ -106,6 +106,9 @@ def _normalize(client: JiraClient, mapping: JiraMapping, raws: list[Any], *,
     changelogs = complete_changelogs(client, raws) if full_history else {}
     tickets, quarantined = normalize.normalize_many(raws, mapping, comments_by_issue=comments,
                                                     changelog_by_issue=changelogs)
+    since = {ident: held_since(raw, comments_complete=ident in comments, changelog_complete=ident in changelogs)
+             for raw in raws if (ident := issue_id(raw)) is not None}
+    tickets = [t.model_copy(update={"history_since": since[t.id]}) if since.get(t.id) else t for t in tickets]
     return tickets, [_by_issue_id(q, raws) for q in quarantined]
 
 

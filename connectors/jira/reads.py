@@ -15,6 +15,9 @@ search result, keeping the newest. A ``total`` above the embedded count marks
 it. With ``full_history`` (the handoff note, escalating tickets only) those
 issues' comment and changelog endpoints are read in pages of 100: one call per
 100 comments and per 100 histories of each truncated issue; none otherwise.
+Without it a truncated issue's Ticket says how far back it is complete
+(``history_since``, :func:`held_since`), so the flow asks for its whole life
+before writing a handoff note from it.
 """
 
 from __future__ import annotations
@@ -119,3 +122,34 @@ def complete_changelogs(client: JiraClient, raws: Iterable[Any]) -> dict[str, li
                 break
         out[ident] = values
     return out
+
+
+def held_since(raw: Any, *, comments_complete: bool, changelog_complete: bool) -> datetime | None:
+    """From when the comments and history of this search result are complete; None when they are whole.
+
+    A truncated list keeps the newest entries, so it is complete from its earliest one on (from the issue's
+    ``updated`` when it kept none). Both truncated: complete from the later of the two starts.
+    """
+    reader = Reader("jira", issue_id(raw))
+    starts: list[datetime] = []
+    rows, total = embedded_comments(raw)
+    if not comments_complete and total > len(rows):
+        starts.append(_earliest(reader, rows, "created", "fields.comment.comments") or updated_at(raw))
+    if not changelog_complete and _changelog_truncated(raw):
+        histories = dig(raw, "changelog", "histories")
+        histories = histories if isinstance(histories, list) else []
+        starts.append(_earliest(reader, histories, "created", "changelog.histories") or updated_at(raw))
+    known = [s for s in starts if s is not None]
+    return max(known) if known else None
+
+
+def _earliest(reader: Reader, rows: list, key: str, where: str) -> datetime | None:
+    times = []
+    for row in rows:
+        try:
+            instant = reader.time(row.get(key) if isinstance(row, Mapping) else None, f"{where}[].{key}")
+        except PayloadError:
+            continue  # an unreadable entry: the normalizer reports it
+        if instant is not None:
+            times.append(instant)
+    return min(times, default=None)
