@@ -12,7 +12,10 @@ import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from connectors.base import HelpdeskConnector
+from connectors.jira.client import forget_site_facts
 from connectors.jira.connector import JiraConnector
 from connectors.retry import RetryPolicy
 from core.mapping import JiraMapping
@@ -25,6 +28,14 @@ FAST = RetryPolicy(max_attempts=4, max_total_wait=3.5, base_delay=0.01, max_dela
 SEARCH = "GET /rest/api/2/search/jql"
 SETUP = {"GET /rest/api/2/myself": 1}  # the one set-up call per connector: credentials, time zone, Cloud
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def fresh_site_facts():
+    """Each test's first connector makes its own GET myself (the process keeps the answer an hour)."""
+    forget_site_facts()
+    yield
+    forget_site_facts()
 
 
 def connector(waits: list[float] | None = None, **kw) -> JiraConnector:

@@ -20,7 +20,7 @@ from core.actions import InternalNote, WriteOutcome, WritePlan
 from core.errors import ConfigError, FatalAPIError, PayloadError
 from core.markers import marker
 from core.model import System
-from test_connector_jira import FAST, MAPPING
+from test_connector_jira import FAST, MAPPING, fresh_site_facts  # noqa: F401 (autouse)
 
 SITE = "https://acme.atlassian.example"
 API = f"{SITE}/rest/api/2"

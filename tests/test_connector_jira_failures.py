@@ -19,7 +19,8 @@ from connectors.jira.connector import JiraConnector
 from connectors.retry import RetryPolicy
 from core.actions import AddTags, WriteOutcome
 from core.errors import FatalAPIError, PayloadError, RetryBudgetExceeded
-from test_connector_jira import FAST, MAPPING, SETUP, SEARCH, connector, create, fresh_hour, pulled_ids
+from test_connector_jira import (FAST, MAPPING, SETUP, SEARCH, connector, create, fresh_hour,  # noqa: F401
+                                 fresh_site_facts, pulled_ids)
 from test_connector_jira_writes import note, plan
 
 SEEDED_SECRET = "ATATT3xSEEDED-jira-secret-7f3c9e1b"  # distinctive, so a leak anywhere is found
@@ -134,6 +135,31 @@ def test_credentials_revoked_in_the_middle_of_an_apply_stop_the_run(sandbox, cle
     admin.add_fault("401", system="jira", method="POST", path="/comment$", count=1)
     with pytest.raises(FatalAPIError, match="DESKBRIDGE_JIRA_TOKEN"):
         jira.apply([plan(ticket, "jira-revoked-1", note("jira-revoked-1"))])
+    mark = admin.mark()
+    connector().fetch_tickets([ticket_id])
+    asked = [r for r in admin.requests("jira", since=mark) if r["path"].endswith("/myself")]
+    assert len(asked) == 1  # the 401 made the process forget what GET myself had proved
+
+
+def test_a_second_connector_in_the_process_trusts_the_first_ones_get_myself_and_a_revoked_token_fails_clearly(
+        sandbox, clean_faults):
+    admin = clean_faults
+    start = fresh_hour(admin)
+    create(admin, 1, "kept")
+    first, second = connector(), connector()
+    list(first.pull_changes(None, start=start))
+    list(second.pull_changes(None, start=start))  # the next run, in the same process (a served flow)
+    assert first.calls.by_endpoint() == {**SETUP, SEARCH: 1} and second.calls.by_endpoint() == {SEARCH: 1}
+    assert second.client.time_zone == first.client.time_zone
+    wrong = JiraConnector(wrong_credentials(sandbox), MAPPING, policy=FAST)  # another token asks again
+    with pytest.raises(FatalAPIError, match="GET /rest/api/2/myself"):
+        wrong.fetch_tickets(["10001"])
+    admin.add_fault("401", system="jira", method="GET", path="/search/jql", count=1)  # revoked after it was kept
+    with pytest.raises(FatalAPIError, match="search/jql .*DESKBRIDGE_JIRA_TOKEN"):
+        list(connector().pull_changes(None, start=start))
+    third = connector()
+    list(third.pull_changes(None, start=start))
+    assert third.calls.by_endpoint() == {**SETUP, SEARCH: 1}  # the 401 made the next connection prove it again
 
 
 # -- unreadable answers and a malformed issue -------------------------------------------------------

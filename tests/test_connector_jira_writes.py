@@ -10,7 +10,7 @@ from core.actions import (AddTags, AssignGroup, AssignOwner, CustomerMessage, In
                           WriteOutcome, WritePlan)
 from core.markers import marker
 from core.model import Priority, System
-from test_connector_jira import SEARCH, connector, fresh_hour
+from test_connector_jira import SEARCH, connector, fresh_hour, fresh_site_facts  # noqa: F401 (autouse)
 
 PUT = "PUT /rest/api/2/issue/{id}"
 POST_COMMENT = "POST /rest/api/2/issue/{id}/comment"

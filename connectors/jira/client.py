@@ -8,7 +8,11 @@ proves the credentials, gives the integration user's time zone (the one JQL
 dates are read in) and, by carrying an ``accountId``, shows the site is Cloud;
 ``client.deploymentType = "Cloud"`` then selects the client's Cloud code paths
 (``/search/jql``, accountIds, ``query=`` user search) as its own ``serverInfo``
-probe would, one call cheaper. The client's lazy field-name cache (``GET
+probe would, one call cheaper. What it tells (Cloud, the time zone) is kept
+for the process for an hour (:data:`SITE_FACTS_TTL`), keyed by the site, the
+e-mail and a fingerprint of the token: a flow served from a long-lived
+process makes the call once an hour, not once per run; a changed token asks
+again, and a 401/403 on any later call forgets what was kept. The client's lazy field-name cache (``GET
 field``, used to translate JQL names in ``fields=``) is seeded with the field
 ids deskbridge asks for, which need no translation: one more call saved per
 run. The client is built lazily, on the first call.
@@ -27,6 +31,7 @@ A body that is not JSON is asked for once more on reads, then fails cleanly.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -51,6 +56,19 @@ T = TypeVar("T")
 API = "/rest/api/2"
 SEARCH = f"GET {API}/search/jql"
 _NOT_PROCESSED = (429, 503)  # answers after which a POST certainly did not land
+SITE_FACTS_TTL = 3600.0  # seconds a GET myself answer (Cloud, time zone) is trusted within the process
+_site_facts: dict[tuple[str, str, str], tuple[float, str | None]] = {}  # site key -> (expires, time zone)
+
+
+def forget_site_facts() -> None:
+    """Drop every kept GET myself answer: the next connection asks again."""
+    _site_facts.clear()
+
+
+def _site_key(credentials: JiraCredentials) -> tuple[str, str, str]:
+    """Site, e-mail and a short fingerprint of the token (never the token itself)."""
+    fingerprint = hashlib.sha256(credentials.token.get_secret_value().encode()).hexdigest()[:16]
+    return credentials.url.rstrip("/"), credentials.email.casefold(), fingerprint
 
 
 class JiraClient:
@@ -87,15 +105,25 @@ class JiraClient:
                 timeout=self.timeout,
             )
             self.calls.install(client._session)
-            me = self._call(f"GET {API}/myself", client.myself)
-            if not isinstance(me, dict) or not me.get("accountId"):
-                raise FatalAPIError(SYSTEM, f"GET {API}/myself", "deskbridge needs Jira Cloud (accountIds, "
-                                    f"/search/jql); the site {creds.where('url')} names answers without an accountId, "
-                                    "as Jira Server / Data Center does")
+            self._zone = _zone(self._time_zone_name(client))
             client.deploymentType = "Cloud"
-            self._zone = _zone(me.get("timeZone"))
             self._jira = client
         return self._jira
+
+    def _time_zone_name(self, client: JIRA) -> str | None:
+        """The integration user's time zone from ``GET myself`` (kept for the process; see the module docstring)."""
+        key = _site_key(self.credentials)
+        kept = _site_facts.get(key)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        me = self._call(f"GET {API}/myself", client.myself)
+        if not isinstance(me, dict) or not me.get("accountId"):
+            raise FatalAPIError(SYSTEM, f"GET {API}/myself", "deskbridge needs Jira Cloud (accountIds, "
+                                f"/search/jql); the site {self.credentials.where('url')} names answers without an "
+                                "accountId, as Jira Server / Data Center does")
+        zone = me.get("timeZone") if isinstance(me.get("timeZone"), str) else None
+        _site_facts[key] = (time.monotonic() + SITE_FACTS_TTL, zone)
+        return zone
 
     @property
     def time_zone(self) -> tzinfo:
@@ -174,6 +202,8 @@ class JiraClient:
             typed = translate(exc, endpoint, self.credentials)
             if typed is exc:
                 raise
+            if isinstance(typed, FatalAPIError) and typed.status in (401, 403):
+                _site_facts.pop(_site_key(self.credentials), None)  # what was proved no longer holds
             if not idempotent and _may_have_landed(exc, typed):
                 raise WriteOutcomeUnknown(SYSTEM, endpoint, f"the write may have landed: {typed}",
                                           getattr(typed, "status", None)) from exc
