@@ -3,7 +3,15 @@
 Pure functions. :func:`parse_edit` reads the ``fields``/``update`` body of
 ``PUT /issue`` (and of a transition) into ``{attribute: new value}`` plus any
 comments to add, or raises :class:`FieldErrors` with Jira's 400 shape; no
-change is applied unless the whole body is valid. :func:`describe` turns one
+change is applied unless the whole body is valid.
+
+A comment added by an edit (``update: {"comment": [{"add": {"body": ...}}]}``)
+is what Jira documents there: a body and an optional role/group
+``visibility``. Without a visibility it is public (JSM: ``jsdPublic`` true,
+as for every comment made through the platform API). Comment properties such
+as ``sd.public.comment`` are documented for ``POST /issue/{id}/comment`` only,
+so an edit's ``properties`` are ignored here: a client that hoped to make an
+internal note that way gets a public comment, and the tests see it. :func:`describe` turns one
 change into the changelog item(s) Jira records and the neutral write-log
 entries the sandbox keeps (normalized statuses and priorities, logical
 groups, emails).
@@ -38,15 +46,15 @@ class FieldErrors(Exception):
 
 
 def parse_edit(body: dict, labels: list[str], users: dict[str, UserRecord],
-               extra_allowed: frozenset[str] = frozenset()) -> tuple[dict[str, object], list[str]]:
-    """Attribute changes and comment bodies requested by an edit body (validated as a whole)."""
+               extra_allowed: frozenset[str] = frozenset()) -> tuple[dict[str, object], list[tuple[str, bool]]]:
+    """Attribute changes and comments (body, public) requested by an edit body (validated as a whole)."""
     if not isinstance(body, dict):
         raise FieldErrors(messages=["Can not deserialize the request body: expected a JSON object."])
     fields, update = body.get("fields") or {}, body.get("update") or {}
     if not isinstance(fields, dict) or not isinstance(update, dict):
         raise FieldErrors(messages=["'fields' and 'update' must be JSON objects."])
     changes: dict[str, object] = {}
-    comments: list[str] = []
+    comments: list[tuple[str, bool]] = []
     errors: dict[str, str] = {}
     for name in set(fields) & set(update):
         errors[name] = f"Field '{name}' cannot be set in both 'fields' and 'update'."
@@ -64,8 +72,8 @@ def parse_edit(body: dict, labels: list[str], users: dict[str, UserRecord],
             if name == "labels" and verb in ("add", "remove", "set"):
                 current_labels = _label_op(verb, value, current_labels, errors)
                 changes["labels"] = current_labels
-            elif name == "comment" and verb == "add" and isinstance(value, dict) and value.get("body"):
-                comments.append(str(value["body"]))
+            elif name == "comment" and verb == "add":
+                _comment_add(value, comments, errors)
             elif verb == "set":
                 _set(name, value, changes, errors, users)
             else:
@@ -73,6 +81,19 @@ def parse_edit(body: dict, labels: list[str], users: dict[str, UserRecord],
     if errors:
         raise FieldErrors(errors)
     return changes, comments
+
+
+def _comment_add(value, comments: list[tuple[str, bool]], errors: dict) -> None:
+    """``{"body": text, "visibility"?: {"type": "role"|"group", "value": ...}}``; other keys (properties) ignored."""
+    body = value.get("body") if isinstance(value, dict) else None
+    visibility = value.get("visibility") if isinstance(value, dict) else None
+    if not isinstance(body, str) or not body.strip():
+        errors["comment"] = "Comment body can not be empty!"
+    elif visibility is not None and not (isinstance(visibility, dict) and visibility.get("type") in ("role", "group")
+                                         and visibility.get("value")):
+        errors["comment"] = "Invalid visibility: 'type' must be role or group, with a 'value'."
+    else:
+        comments.append((body, visibility is None))
 
 
 def _label_op(verb: str, value, labels: list[str], errors: dict) -> list[str]:

@@ -113,7 +113,7 @@ async def issue_put(emu, request: Request) -> Response:
     body = await json_body(request)
     with emu.store.lock:
         changes, comments = parse_edit(body, issue.labels, emu.store.users)
-        emu.store.apply(issue, changes, emu.store.integration, "api", [(c, True) for c in comments])
+        emu.store.apply(issue, changes, emu.store.integration, "api", comments)
     return Response(status_code=204)
 
 
@@ -198,8 +198,7 @@ async def transitions_post(emu, request: Request) -> Response:
         changes, comments = parse_edit(edit, issue.labels, emu.store.users, frozenset({"resolution"}))
         if "status" in changes:
             raise FieldErrors({"status": "Field 'status' cannot be set. Use a transition."})
-        emu.store.apply(issue, {"status": targets[wanted], **changes}, emu.store.integration, "api",
-                        [(c, True) for c in comments])
+        emu.store.apply(issue, {"status": targets[wanted], **changes}, emu.store.integration, "api", comments)
     return Response(status_code=204)
 
 
