@@ -16,7 +16,7 @@ import responses
 
 from connectors.credentials import JiraCredentials
 from connectors.jira.connector import JiraConnector
-from core.actions import InternalNote, WriteOutcome, WritePlan
+from core.actions import CustomerMessage, InternalNote, WriteOutcome, WritePlan
 from core.errors import ConfigError, FatalAPIError, PayloadError
 from core.markers import marker
 from core.model import System
@@ -127,6 +127,17 @@ def test_a_marker_beyond_a_truncated_comment_list_is_found_among_the_newest_comm
     [result] = JiraConnector(CREDS, MAPPING, policy=FAST).apply([plan])
     assert result.outcome is WriteOutcome.already_applied
     assert comment_queries(site)[0]["orderBy"] == ["-created"]
+    assert not [c for c in site.calls if c.request.method in ("PUT", "POST")]
+
+
+def test_a_marker_in_a_comment_of_unknown_visibility_counts_as_the_whole_plan_landed(site):
+    key = "jira-edge-unknown-1"
+    site.get(f"{API}/search/jql", json={"issues": [issue([comment(7, f"reply\n{marker(key)}")])], "isLast": True})
+    plan = WritePlan(system=System.jira, ticket_id="10001", expected_token="2026-03-02T09:00:00.000+0000",
+                     idempotency_key=key, actions=(InternalNote(body=f"note\n{marker(key)}"),
+                                                   CustomerMessage(body=f"reply\n{marker(key)}")))
+    [result] = JiraConnector(CREDS, MAPPING, policy=FAST).apply([plan])
+    assert result.outcome is WriteOutcome.already_applied  # no jsdPublic, no property: never risk a second write
     assert not [c for c in site.calls if c.request.method in ("PUT", "POST")]
 
 

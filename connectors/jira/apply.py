@@ -43,6 +43,7 @@ from core.model import System
 
 log = logging.getLogger("deskbridge.jira")
 NEWEST_COMMENTS = 100
+UNKNOWN = "comment of unknown visibility"  # a marked comment that is neither clearly internal nor public
 
 
 def apply_plans(client: JiraClient, mapping: JiraMapping, plans: Sequence[WritePlan], *,
@@ -93,9 +94,6 @@ def _check(client: JiraClient, plan: WritePlan, raw: dict | None) -> tuple[Write
                        f"the issue changed since evaluation (updated {token}, evaluated at {plan.expected_token})",
                        new_token=token), set()
     return None, set()
-
-
-UNKNOWN = "comment of unknown visibility"
 
 
 def _landed(client: JiraClient, plan: WritePlan, raw: dict) -> set[str]:
