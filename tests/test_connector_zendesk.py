@@ -21,10 +21,12 @@ from connectors.retry import RetryPolicy
 from connectors.zendesk.connector import ZendeskConnector
 from connectors.zendesk.cursor import PullCursor
 from connectors.zendesk.jobs import JobWait
+from connectors.zendesk.people import Directory
 from core.history import merge_history
 from core.mapping import ZendeskMapping
 from core.model import Role, Ticket
 from core.yamlconf import load_model
+from sandbox.zendesk import user_id as zendesk_user_id
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPING = load_model(ROOT / "mapping" / "zendesk.yaml", ZendeskMapping)
@@ -253,3 +255,20 @@ def test_a_stored_cursor_that_is_not_ours_is_refused_clearly(zendesk, far_back):
 def test_job_ids_fold_into_one_endpoint_in_the_call_counts():
     url = "https://acme.zendesk.com/api/v2/job_statuses/V3-47ed156789697d342091e8d273f50b5d.json"
     assert endpoint_of("GET", url) == "GET /api/v2/job_statuses/{id}.json"
+
+
+def test_the_user_directory_is_bounded_and_keeps_an_owner_found_by_e_mail(zendesk, sandbox):
+    """A backlog's customers must not make the cache grow with the tickets; a searched owner is not re-searched."""
+    directory = Directory(zendesk.client, limit=3)
+    customers = [u for u in sandbox.world.users.values() if u.role == "customer"][:6]
+    ids = [zendesk_user_id(u.key) for u in customers]
+    directory.remember([{"id": int(i), "email": u.email, "role": "end-user"} for i, u in zip(ids, customers)])
+    assert len(directory) == 3  # the three most recent
+    owner = next(a.owner for a in sandbox.world.accounts if a.owner is not None)
+    found, why = directory.agent_id(owner.email)
+    assert found == str(zendesk_user_id(owner.key)) and why is None
+    directory.remember([{"id": int(i), "email": u.email, "role": "end-user"} for i, u in zip(ids, customers)])
+    assert directory.agent_id(owner.email.upper()) == (found, None)
+    assert zendesk.calls.by_endpoint()["GET /api/v2/users/search.json"] == 1
+    assert [u["id"] for u in directory.users([ids[0], ids[5]])] == [int(ids[0]), int(ids[5])]  # one forgotten: fetched
+    assert zendesk.calls.by_endpoint()["GET /api/v2/users/show_many.json"] == 1 and len(directory) == 3

@@ -5,7 +5,9 @@ fetched here — are kept, the most recently used ``limit`` of them: a backlog's
 customers would otherwise make the cache grow with the number of tickets, while the
 agents who write most comments come back with every page and stay. Unknown authors
 are fetched in bulk (``users/show_many.json``, 100 ids a call); an e-mail is resolved
-with one ``users/search.json?query=email:…`` per distinct address, then remembered.
+with one ``users/search.json?query=email:…`` per distinct address, and the user found
+is remembered apart from the side-loads (plans name few distinct owners, and account
+owners are rarely side-loaded, so the LRU would forget them).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Directory:
         self._limit = limit
         self._by_id: OrderedDict[str, dict[str, Any]] = OrderedDict()  # least recently used first
         self._by_email: dict[str, dict[str, Any]] = {}
+        self._searched: dict[str, dict[str, Any]] = {}  # e-mail -> user found by a search: few, kept apart from the LRU
 
     def remember(self, users: Iterable[Any] | None) -> None:
         """Keep side-loaded user records (the least recently used beyond ``limit`` are forgotten)."""
@@ -66,11 +69,13 @@ class Directory:
     def agent_id(self, email: str) -> tuple[str | None, str | None]:
         """``(user id, None)`` for an agent's e-mail, or ``(None, why not)``."""
         key = email.strip().lower()
-        user = self._by_email.get(key)
+        user = self._searched.get(key) or self._by_email.get(key)
         if user is None:
             found = self._client.get("users/search.json", {"query": f"email:{key}"}).get("users") or []
-            self.remember(found)
-            user = self._by_email.get(key)
+            user = next((u for u in found if isinstance(u, dict) and isinstance(u.get("email"), str)
+                         and u["email"].lower() == key and u.get("id") is not None), None)
+            if user is not None:
+                self._searched[key] = user
         if user is None:
             return None, f"no Zendesk user has the e-mail {email}"
         if user.get("role") not in AGENT_ROLES or user.get("suspended") or user.get("active") is False:
