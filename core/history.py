@@ -9,6 +9,8 @@ pull is harmless: the same items meet and are kept once.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from core.model import Comment, EventKind, HistoryEvent, Priority, Role, Ticket
 
 
@@ -22,15 +24,20 @@ def _event_key(event: HistoryEvent) -> tuple:
     return (event.kind, event.at, event.from_value, event.to_value)
 
 
-def merge_history(stored: Ticket | None, pulled: Ticket) -> Ticket:
-    """``pulled`` with the comments and history events only ``stored`` had, oldest first."""
+def merge_history(stored: Ticket | None, pulled: Ticket, *, stored_through: datetime | None = None) -> Ticket:
+    """``pulled`` with the comments and history events only ``stored`` had, oldest first.
+
+    ``stored_through``: when deskbridge stored the snapshot, if known. The snapshot is the
+    ticket's last version an incremental pull handed out, so nothing happened to the ticket
+    between its ``updated_at`` and that moment that a later pull window could miss.
+    """
     if stored is None or stored.system != pulled.system or stored.id != pulled.id:
         return pulled
     comments = {_comment_key(c): c for c in stored.comments}
     comments.update({_comment_key(c): c for c in pulled.comments})
     events = {_event_key(e): e for e in stored.history}
     events.update({_event_key(e): e for e in pulled.history})
-    since = merged_history_since(stored, pulled)
+    since = merged_history_since(stored, pulled, stored_through=stored_through)
     if len(comments) == len(pulled.comments) and len(events) == len(pulled.history) \
             and since == pulled.history_since:
         return pulled
@@ -45,17 +52,18 @@ def merge_history(stored: Ticket | None, pulled: Ticket) -> Ticket:
     )
 
 
-def merged_history_since(stored: Ticket, pulled: Ticket):
+def merged_history_since(stored: Ticket, pulled: Ticket, *, stored_through: datetime | None = None):
     """From when the merge of the two is complete.
 
-    ``stored`` is complete from its own ``history_since`` up to its ``updated_at``;
-    ``pulled`` from its ``history_since`` on. Where the two spans meet (or overlap)
-    the merge is complete from the earlier start; where a gap lies between them,
-    only from the pulled start.
+    ``stored`` is complete from its own ``history_since`` up to its ``updated_at`` (or
+    ``stored_through``, when later); ``pulled`` from its ``history_since`` on. Where the
+    two spans meet (or overlap) the merge is complete from the earlier start; where a gap
+    lies between them, only from the pulled start.
     """
     if pulled.history_since is None:
         return None
-    if stored.updated_at >= pulled.history_since:
+    reaches = max(stored.updated_at, stored_through) if stored_through is not None else stored.updated_at
+    if reaches >= pulled.history_since:
         return stored.history_since  # None when the stored snapshot was complete: the merge is too
     return pulled.history_since
 

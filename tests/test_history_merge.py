@@ -93,3 +93,12 @@ def test_a_partial_snapshot_passes_its_own_start_on():
 
 def test_a_complete_pull_stays_complete_whatever_was_stored():
     assert merge_history(_partial(20), _partial(None, updated_minutes=90)).history_since is None
+
+
+def test_a_snapshot_stored_after_its_last_change_reaches_the_moment_it_was_stored():
+    # Stored at minute 80 though last changed at minute 30: a pull window from minute 55 leaves no gap.
+    stored = _partial(None, updated_minutes=30)
+    pulled = _partial(55, updated_minutes=90)
+    assert merge_history(stored, pulled, stored_through=T0 + timedelta(minutes=80)).history_since is None
+    assert merge_history(stored, pulled, stored_through=T0 + timedelta(minutes=50)).history_since == \
+        T0 + timedelta(minutes=55)

@@ -137,6 +137,16 @@ class TicketOps(TransactionBase):
         )
         return {tid: Ticket.model_validate(doc) for tid, doc in self.connection.execute(query)}
 
+    def stored_at(self, system: System, ticket_ids: Iterable[str]) -> dict[str, datetime]:
+        """When each ticket's snapshot was last stored (the storing run's now), by id."""
+        ids = list(ticket_ids)
+        if not ids:
+            return {}
+        query = select(tickets.c.ticket_id, tickets.c.last_seen_at).where(
+            tickets.c.system == System(system).value, tickets.c.ticket_id.in_(ids)
+        )
+        return {tid: at for tid, at in self.connection.execute(query)}
+
     def get_ticket(self, system: System, ticket_id: str) -> Ticket | None:
         """The last stored normalized ticket, or None if deskbridge never stored it."""
         return self.get_tickets(system, [ticket_id]).get(ticket_id)
