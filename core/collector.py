@@ -17,10 +17,6 @@ usually freed by reference counting before the next middle collection runs.
 Raising the young threshold instead does not help: the walk is only put off,
 and one walk of 70,000 objects out of cache costs more than the many small
 ones it replaces.
-
-:func:`freeze_long_lived` is for a process that has loaded what it keeps (the
-policy, its calendars, imported modules): it moves all of it out of the
-collector's reach, so full collections stop walking it.
 """
 
 from __future__ import annotations
@@ -70,14 +66,3 @@ class batch_collection(ContextDecorator):  # noqa: N801 - used like a function: 
             if _depth == 0 and _found is not None:
                 gc.set_threshold(*_found)
                 _found = None
-
-
-def freeze_long_lived() -> None:
-    """Collect once, then keep every object alive now out of later collections (``gc.freeze``).
-
-    Call once after loading, before the first batch. Frozen objects are still
-    freed by reference counting when dropped; only a cycle among them would
-    outlive its use (configuration loaded once does not make any).
-    """
-    gc.collect()
-    gc.freeze()
