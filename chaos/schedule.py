@@ -22,7 +22,7 @@ WRITE_METHODS = {"zendesk": ("PUT",), "servicenow": ("POST",), "jira": ("PUT", "
 
 # Requests that target tickets, per helpdesk: where a ``conflict`` fault makes a person edit them first.
 TICKET_PATHS = {
-    "zendesk": (r"update_many", r"show_many", r"/tickets/\d+/audits"),
+    "zendesk": (r"update_many", r"/tickets/show_many", r"/tickets/\d+/audits"),
     "servicenow": (r"/batch", r"/table/incident"),
     "jira": (r"/issue/\d+$", r"/issue/\d+/comment", r"/search"),
 }
@@ -32,10 +32,10 @@ TICKET_PATHS = {
 KILL_POINTS = {
     "zendesk": (
         ("after the first pull page", "GET", r"/incremental/", (1, 1), 0.0, None),
-        ("during the re-reads of the escalating tickets", "GET", r"show_many", (1, 2), 0.0, None),
+        ("during the re-reads of the escalating tickets", "GET", r"/tickets/show_many", (1, 2), 0.0, None),
         ("right after the bulk update was answered", "PUT", r"update_many", (1, 1), 0.0, None),
-        ("with the bulk update in flight (outbox committed, answer not seen)", "GET", r"show_many", (1, 1), 1.2,
-         ("PUT", r"update_many")),
+        ("with the bulk update in flight (outbox committed, answer not seen)", "GET", r"/tickets/show_many", (1, 1),
+         1.2, ("PUT", r"update_many")),
     ),
     "servicenow": (
         ("after the first pull page", "GET", r"/table/incident", (1, 1), 0.0, None),
