@@ -9,7 +9,7 @@ facts that contain each kind of violation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.actions import AssignGroup, AssignOwner, CustomerMessage, InternalNote
 from core.decision import EscalationState
@@ -34,12 +34,18 @@ class Reassignment:
 class Expectation:
     """What the real engine says about the ticket as the helpdesk shows it now, from a blank memory.
 
-    ``acting`` maps each auto rule that fires to the tags it must have added;
-    ``proposing`` lists the propose-mode rules that fire.
+    ``acting`` maps each auto rule that fires and escalates to the tags it must have added;
+    ``proposing`` lists the propose-mode rules that fire; ``informing`` lists the progress-update
+    rules that fire (a customer message only: they never escalate, so deskbridge remembers them by
+    their cooldown and the last customer message, not as escalations). ``at`` is the instant the
+    engine was asked, ``message_interval`` the policy's least time between two customer messages.
     """
 
     acting: dict[str, tuple[str, ...]] = field(default_factory=dict)
     proposing: tuple[str, ...] = ()
+    informing: tuple[str, ...] = ()
+    at: datetime | None = None
+    message_interval: timedelta = timedelta(0)
 
 
 @dataclass

@@ -3,11 +3,14 @@
 Pure functions of an :class:`~chaos.facts.Observation`; each returns the
 violations it finds, each naming the ticket and saying what is wrong.
 
-1. **escalated** - every auto rule the real engine fires on the ticket *as the
-   helpdesk shows it now* (evaluated from a blank memory, so cooldowns and
-   earlier escalations cannot hide anything) is in deskbridge's memory, was
-   carried by a step that reached the helpdesk, and left its tags there; every
-   rule deskbridge remembers escalating for reached the helpdesk too; routing it
+1. **escalated** - every escalating auto rule the real engine fires on the
+   ticket *as the helpdesk shows it now* (evaluated from a blank memory, so
+   cooldowns and earlier escalations cannot hide anything) is in deskbridge's
+   memory, was carried by a step that reached the helpdesk, and left its tags
+   there; a firing progress-update rule (a customer message only, which the
+   engine never counts as an escalation) acted in a step that landed and its
+   cooldown runs, or the customer-message interval holds it back; every rule
+   deskbridge remembers escalating for reached the helpdesk too; routing it
    remembers is where the ticket is, unless a person moved it since; nothing is
    still pending in the outbox after settling.
 2. **one_note** - per idempotency key at most one internal note and at most one
@@ -89,6 +92,8 @@ def escalated(ticket: TicketFacts, writes: list[dict]) -> list[Violation]:
                 out.append(_v("escalated", ticket, f"rule {rule} fires but its tags {missing} are not on the ticket"))
         for rule in sorted(ticket.expected.proposing):
             out += _proposed(ticket, rule, tags, landed_proposing)
+        for rule in ticket.expected.informing:
+            out += _informed(ticket, rule, landed_acting)
     for rule in sorted(remembered - landed_acting):
         out.append(_v("escalated", ticket, f"deskbridge remembers escalating for {rule}, "
                                            "but no step carrying that rule reached the helpdesk"))
@@ -112,6 +117,27 @@ def _proposed(ticket: TicketFacts, rule: str, tags: set[str], landed: set[str]) 
     if PROPOSED_TAG not in tags:
         problems.append(_v("escalated", ticket, f"rule {rule} was proposed but the ticket lacks {PROPOSED_TAG}"))
     return problems
+
+
+def _informed(ticket: TicketFacts, rule: str, landed: set[str]) -> list[Violation]:
+    """A firing progress-update rule (a customer message only, never an escalation) has acted and its step
+    landed, so its cooldown runs now; or the customer-message interval holds every message back."""
+    state, expected = ticket.state, ticket.expected
+    if state is None or expected is None or expected.at is None:
+        return [_v("escalated", ticket, f"progress-update rule {rule} fires, but deskbridge sent no progress update")]
+    at = expected.at
+    until = state.cooldowns.get(rule)
+    if until is not None and until > at:
+        if rule in landed:
+            return []
+        return [_v("escalated", ticket, f"progress-update rule {rule} is in cooldown until {_iso(until)}, "
+                                        "but no step carrying it reached the helpdesk")]
+    last = state.last_customer_message_at
+    if last is not None and last + expected.message_interval > at:
+        return []  # at most one customer message per interval: the engine rightly holds this one back
+    return [_v("escalated", ticket, f"progress-update rule {rule} fires, but deskbridge sent no progress update "
+                                    "(no cooldown of it runs, and the customer was last messaged "
+                                    f"{_iso(last) if last else 'never'})")]
 
 
 def _routing_reached(ticket: TicketFacts, writes: list[dict]) -> list[Violation]:

@@ -11,11 +11,12 @@ deskbridge; older ones are outside its reach by design.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chaos.facts import PROPOSED_PREFIX, Expectation, Observation, Reassignment, TicketFacts
-from core.decision import EscalationState
+from core.decision import Decision, EscalationState
 from core.model import System
+from core.policy import Policy
 from core.rules import evaluate
 from flows.pipeline import SyncContext
 from sandbox.admin_client import SandboxAdmin
@@ -58,11 +59,28 @@ def expectations(ctx: SyncContext, ids: list[str], now: datetime) -> tuple[dict[
         return {}, set()
     tickets, quarantined = ctx.connector.fetch_tickets(ids, full_history=True)
     accounts = ctx.accounts.accounts({t.account_id for t in tickets if t.account_id})
-    tags_of = {rule.id: tuple(rule.tags) for rule in ctx.policy.rules}
     verdicts = {}
     for ticket in tickets:
         decision = evaluate(ticket, accounts.get(ticket.account_id or ""), ctx.policy, now, EscalationState())
-        acting = {r.rule_id for r in decision.reasons if not r.code.startswith(PROPOSED_PREFIX)}
-        proposing = {r.rule_id for r in decision.reasons if r.code.startswith(PROPOSED_PREFIX)}
-        verdicts[ticket.id] = Expectation({rule: tags_of.get(rule, ()) for rule in acting}, tuple(sorted(proposing)))
+        verdicts[ticket.id] = verdict(decision, ctx.policy)
     return verdicts, {q.ticket_id for q in quarantined}
+
+
+def verdict(decision: Decision, policy: Policy) -> Expectation:
+    """What a decision made from a blank memory says deskbridge must have done.
+
+    Progress-update rules (``Rule.informs_only``) are kept apart from escalations: the engine never
+    records them as escalations, and their cooldown and the customer-message interval may rightly
+    hold them back (see :func:`chaos.invariants.escalated`).
+    """
+    tags_of = {rule.id: tuple(rule.tags) for rule in policy.rules}
+    informs = {rule.id for rule in policy.rules if rule.informs_only}
+    acting = {r.rule_id for r in decision.reasons if not r.code.startswith(PROPOSED_PREFIX)}
+    proposing = {r.rule_id for r in decision.reasons if r.code.startswith(PROPOSED_PREFIX)}
+    return Expectation(
+        acting={rule: tags_of.get(rule, ()) for rule in acting - informs},
+        proposing=tuple(sorted(proposing)),
+        informing=tuple(sorted(acting & informs)),
+        at=decision.evaluated_at,
+        message_interval=timedelta(minutes=policy.settings.customer_message_interval),
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ import pytest
 from chaos.config import ChaosConfig
 from chaos.facts import Expectation, Observation, Reassignment, TicketFacts
 from chaos.invariants import check, cursor, escalated, one_note, reassignment_respected, tags_kept
+from chaos.observe import verdict
 from chaos.runner import run_chaos
 from chaos.schedule import FAULT_KINDS, FaultDeck, draw_faults, draw_kill
 from core.actions import AddTags, AssignGroup, CustomerMessage, InternalNote, WritePlan
@@ -23,7 +24,10 @@ from core.decision import EscalationRecord, EscalationState
 from core.errors import DeskbridgeError
 from core.markers import ESCALATED_TAG, find_markers, marker
 from core.model import System
+from core.policy import load_policy
+from core.rules import evaluate
 from core.store import DecisionRecord, OutboxEntry, OutboxStatus, Store, TicketRecord, head_revision
+from engine_builders import account as engine_account, comment as engine_comment, ticket as engine_ticket
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -122,6 +126,45 @@ def test_escalated_catches_routing_that_never_reached_the_helpdesk_but_not_a_per
     assert any("remembers routing to tier2" in v.detail for v in escalated(facts, []))
     moved_back = [write(1, "group", "api", to="tier2"), write(2, "group", "human", to="l1")]
     assert escalated(facts, moved_back) == []
+
+
+def _progress_update_case(rounds_later: float):
+    """The round-9 case of ``--seed 3``: a premier ticket whose periodic update is at 90 % gets a progress
+    update from deskbridge (a customer message, no escalation), and the checker looks ``rounds_later``
+    minutes after. Returns (what deskbridge remembers, its decision, the checker's expectation)."""
+    shipped = load_policy(ROOT / "mapping" / "policy.yaml")
+    reply = NOW - timedelta(minutes=55)  # premier urgent: periodic update every 1h, round the clock
+    waiting = engine_ticket(priority="urgent", created_at=reply - timedelta(minutes=5), updated_at=reply,
+                            first_agent_reply_at=reply, comments=[engine_comment("c1", "agent", reply, "On it.")])
+    premier = engine_account("premier")
+    ours = evaluate(waiting, premier, shipped, NOW, EscalationState())
+    check_at = NOW + timedelta(minutes=rounds_later)
+    blank = evaluate(waiting, premier, shipped, check_at, EscalationState())
+    return ours, verdict(blank, shipped)
+
+
+def test_escalated_accepts_a_progress_update_that_reached_the_customer():
+    ours, expected = _progress_update_case(rounds_later=2)
+    assert ours.rule_ids == ("keep_customer_informed",) and not ours.escalate and ours.customer_template
+    step = WritePlan(system=System.zendesk, ticket_id="7", expected_token="t", idempotency_key=STEP,
+                     actions=(CustomerMessage(body=f"We are on it.\n{marker(STEP)}"),))  # fmt: skip
+    record = decided(STEP, "keep_customer_informed", escalate=False)
+    facts = ticket(comments=[note(STEP, public=True)], outbox=[entry(step)], decisions=[record],
+                   state=ours.new_state, expected=expected)  # no deskbridge_escalated: nothing escalated
+    assert escalated(facts, []) == []
+    assert one_note(facts) == []
+
+
+def test_escalated_catches_a_progress_update_never_sent_or_overdue_after_its_cooldown():
+    _, expected = _progress_update_case(rounds_later=2)
+    never = [v.detail for v in escalated(ticket(expected=expected), [])]
+    assert any("keep_customer_informed" in d and "no progress update" in d for d in never)
+    expired = EscalationState(cooldowns={"keep_customer_informed": NOW},
+                              last_customer_message_at=NOW - timedelta(hours=4, minutes=1))
+    late = [v.detail for v in escalated(ticket(expected=expected, state=expired), [])]
+    assert any("keep_customer_informed" in d and "no progress update" in d for d in late)
+    held = EscalationState(last_customer_message_at=NOW - timedelta(hours=3))  # the message interval holds it
+    assert escalated(ticket(expected=expected, state=held), []) == []
 
 
 def test_one_note_catches_duplicates_a_missing_note_and_an_unknown_marker():
