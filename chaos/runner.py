@@ -185,7 +185,9 @@ class ChaosRun:
             found.append(Violation("hung", run.system, f"a sync under chaos gave no answer within "
                                                        f"{self.config.run_timeout:.0f} s (killed)"))
         log.tickets_checked = len(observation.tickets)
-        log.expected_escalations = sum(len(t.expected.acting) for t in observation.tickets if t.expected)
+        # (ticket, auto rule) firings judged: escalations and progress updates alike
+        log.expected_escalations = sum(len(t.expected.acting) + len(t.expected.informing)
+                                       for t in observation.tickets if t.expected)
         log.violations = [v for v in found if v not in self.seen]
         self.seen.update(log.violations)
         self.report.violations += log.violations
