@@ -33,6 +33,9 @@ class Settings(BaseModel):
 
     default_tier: str = "standard"  # for tickets whose account is unknown or has a tier the policy lacks
     ladder: list[str] = Field(default_factory=lambda: ["l1", "tier2", "tier3", "management"], min_length=2)
+    # Where a ladder route sends a ticket that sits in a specialist queue (off the ladder): that queue's own
+    # escalation group, e.g. billing -> management. A queue not named here keeps its tickets.
+    specialist_escalation: dict[str, str] = Field(default_factory=dict)
     approve_tag: str = "deskbridge_approved"  # the supervisor's verdict on a proposal
     reject_tag: str = "deskbridge_rejected"
     cooldown: Minutes = 240  # default minutes before the same rule may act on the same ticket again

@@ -45,6 +45,18 @@ def _settings_problems(policy: Policy, located: LocatedYaml) -> list[ConfigProbl
             problems.append(located.problem(("settings", "ladder", i), _one_of(group, policy.groups, "groups")))
     if len(set(settings.ladder)) != len(settings.ladder):
         problems.append(located.problem(("settings", "ladder"), "a group appears twice; the ladder must only go up"))
+    for queue, target in settings.specialist_escalation.items():
+        where = ("settings", "specialist_escalation", queue)
+        if queue not in policy.groups:
+            problems.append(located.problem(where, _one_of(queue, policy.groups, "groups")))
+        elif queue in settings.ladder:
+            off_ladder = ", ".join(g for g in policy.groups if g not in settings.ladder)
+            problems.append(located.problem(where, f"{queue} is on the ladder; only specialist queues (groups off "
+                                                   f"the ladder: {off_ladder}) are named here"))
+        if target not in policy.groups:
+            problems.append(located.problem(where, _one_of(target, policy.groups, "groups")))
+        elif target == queue:
+            problems.append(located.problem(where, f"{queue} cannot escalate to itself"))
     if settings.approve_tag == settings.reject_tag:
         problems.append(located.problem(("settings", "reject_tag"), "approve_tag and reject_tag must differ"))
     return problems

@@ -55,6 +55,7 @@ def choose_route(
     account: Account | None,
     ladder: list[str],
     state: EscalationState,
+    specialist_escalation: dict[str, str] | None = None,
 ) -> RouteChoice:
     """The first usable route among the fired rules (policy order), with every refusal explained."""
     level = ladder_level(ticket, ladder, state)
@@ -70,7 +71,7 @@ def choose_route(
         ))
     skipped: list[str] = []
     for rule, findings in routed:
-        target, why_not = _target(rule, findings, ticket, account, ladder, level)
+        target, why_not = _target(rule, findings, ticket, account, ladder, level, specialist_escalation or {})
         if target is None:
             skipped.append(f"rule {rule.id}: {why_not}")
             continue
@@ -95,13 +96,17 @@ def choose_route(
 
 
 def _target(rule: Rule, findings: list[Finding], ticket: Ticket, account: Account | None,
-            ladder: list[str], level: int) -> tuple[str | None, str]:
+            ladder: list[str], level: int, specialist_escalation: dict[str, str]) -> tuple[str | None, str]:
     """The logical target of one rule's route, or None and why not."""
     route = rule.route
     if isinstance(route, ToLadder):
         if ticket.group is not None and ticket.group not in ladder:
-            # A specialist queue (security, billing, ...) owns the ticket: climbing the
-            # ladder would take it away from the people who can fix it.
+            # A specialist queue (security, billing, ...) owns the ticket: climbing the generic
+            # ladder would take it away from the people who can fix it. It escalates to the
+            # queue's own escalation group, where the policy names one.
+            target = specialist_escalation.get(ticket.group)
+            if target is not None:
+                return target, ""
             return None, f"the ticket is in the specialist queue {ticket.group}; the ladder does not move it"
         if level + 1 >= len(ladder):
             return None, f"already at the top of the ladder ({ladder[-1]})"

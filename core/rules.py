@@ -146,7 +146,8 @@ def _plan(policy: Policy, facts: Facts, account: Account | None, state: Escalati
         _plan_customer_message(policy, facts, state, outcome)
         return
     ticket = facts.ticket
-    route = choose_route(outcome.acting, ticket, account, policy.settings.ladder, state)
+    route = choose_route(outcome.acting, ticket, account, policy.settings.ladder, state,
+                         policy.settings.specialist_escalation)
     outcome.route = route
     outcome.skipped.extend(route.skipped)
     if route.action is not None:

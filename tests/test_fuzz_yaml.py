@@ -248,7 +248,7 @@ FOUND = [
     ("jira.yaml", "  - Escalated\n", "  - Escalated\n  - Escalated\n",
      ["mapping/jira.yaml:16: native_statuses[4]: 'Escalated' is listed more than once"]),
     ("policy.yaml", "    route: {to: ladder}\n    tags: [customer_requested_escalation]", "    route: ",
-     ["mapping/policy.yaml:205: rules[6].route: has no value: give it one, or remove the line to use the default"]),
+     ["mapping/policy.yaml:211: rules[6].route: has no value: give it one, or remove the line to use the default"]),
 ]  # fmt: skip
 
 

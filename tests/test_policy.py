@@ -131,6 +131,12 @@ CASES = [
     ("ladder through an unknown group",
      BASE_POLICY.replace("  cooldown: 60\n", "  cooldown: 60\n  ladder: [l1, tier2, l3]\n"),
      [f"mapping/policy.yaml:6: settings.ladder[2]: 'l3' is not one of the policy's groups: {GROUPS}"]),
+    ("specialist escalation from a ladder group to an unknown one",
+     BASE_POLICY.replace("  cooldown: 60\n", "  cooldown: 60\n  specialist_escalation:\n    tier2: managment\n"),
+     ["mapping/policy.yaml:7: settings.specialist_escalation.tier2: tier2 is on the ladder; only specialist queues "
+      "(groups off the ladder: security, billing) are named here",
+      f"mapping/policy.yaml:7: settings.specialist_escalation.tier2: 'managment' is not one of the policy's groups: "
+      f"{GROUPS}"]),
     ("YAML syntax error",
      _with_rule("  - id: r1\n    when: {trigger: at_risk, percent_used: 75\n"),
      ["mapping/policy.yaml:24:1: YAML syntax error: expected ',' or '}', but got '<stream end>'"]),

@@ -178,3 +178,30 @@ def test_an_escalation_message_wins_over_a_progress_update_in_the_same_decision(
              f"- id: esc\n  {FLAG}\n  tags: [x]\n  customer_message: escalation_notice\n")
     decision = decide(tmp_path, rules)
     assert decision.escalate and decision.customer_template == "escalation_notice"
+
+
+def test_a_specialist_queue_escalates_to_its_own_escalation_group(tmp_path):
+    """With specialist_escalation, a ladder route sends a billing ticket to billing's escalation group, once."""
+    from engine_builders import at, comment, policy, ticket
+
+    p = policy(tmp_path, extra="", rules="""\
+        - id: at_risk
+          when: {trigger: at_risk, targets: [first_response], percent_used: 75}
+          route: {to: ladder}
+        """, base=_with_specialists())
+    t = ticket(group="billing", comments=(comment("c1", "customer", at(0), "help"),))
+    decision = evaluate(t, None, p, at(50))
+    assert decision.actions[0] == AssignGroup(group="management")
+    assert decision.level == 3  # management is the top of the ladder: nothing climbs further
+    moved = ticket(group="management", comments=t.comments)
+    again = evaluate(moved, None, p, at(50 + 300), decision.new_state)  # after the cooldown
+    assert not any(isinstance(a, AssignGroup) for a in again.actions)
+    security = evaluate(ticket(group="security", comments=t.comments), None, p, at(50))
+    assert not any(isinstance(a, AssignGroup) for a in security.actions)  # not named: keeps its ticket
+
+
+def _with_specialists() -> str:
+    from engine_builders import BASE_POLICY
+
+    return BASE_POLICY.replace("settings:\n  cooldown: 60\n",
+                               "settings:\n  cooldown: 60\n  specialist_escalation: {billing: management}\n")
