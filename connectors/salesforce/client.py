@@ -11,8 +11,8 @@ logic of its own for 429/5xx; its only loop is the automatic re-login on 401
 in *password* mode (up to 3 logins per call). We never use password mode — the
 client is built from a session id — so that loop is off, and this module does
 the one re-login itself (:meth:`SalesforceClient._call`). The session's
-adapters are plain ``HTTPAdapter(max_retries=0)`` (urllib3 ``Retry(0,
-read=False)``: no transport retries either), with a default timeout because
+adapters are :class:`connectors.http.NoRetryAdapter` (urllib3 ``Retry(total=0)``:
+no transport retries either), with a default timeout because
 simple-salesforce sends none. Every call runs under ``call_with_retry``, and
 Prefect task retries stay 0.
 """
@@ -20,59 +20,24 @@ Prefect task retries stay 0.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import requests
 from pydantic import SecretStr
-from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.api import DEFAULT_API_VERSION
 
 from connectors.calls import CallCounter
 from connectors.credentials import SalesforceCredentials
+from connectors.http import prepare_session
 from connectors.retry import RetryPolicy, call_with_retry
 from connectors.salesforce.translate import SYSTEM, SessionExpired, login_hint, translate
 from core.errors import FatalAPIError, PayloadError
 
 log = logging.getLogger("deskbridge.salesforce")
 T = TypeVar("T")
-
-
-class _TimeoutAdapter(HTTPAdapter):
-    """No transport retries, and a timeout on every request (simple-salesforce passes none)."""
-
-    def __init__(self, timeout: float):
-        super().__init__(max_retries=0)
-        self.timeout = timeout
-
-    def send(self, request, **kwargs):  # type: ignore[override]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
-
-
-def build_session(calls: CallCounter, timeout: float) -> tuple[requests.Session, Callable[[], str | None]]:
-    """A counted session, and a function giving the ``Retry-After`` of the last response on this thread.
-
-    simple-salesforce's exceptions keep the status and body but not the headers,
-    so the Retry-After of a 429/503 is read from the response hook instead.
-    """
-    session = requests.Session()
-    adapter = _TimeoutAdapter(timeout)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    calls.install(session)
-    last = threading.local()
-
-    def remember(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        last.retry_after = response.headers.get("Retry-After")
-        return response
-
-    session.hooks["response"].append(remember)
-    return session, lambda: getattr(last, "retry_after", None)
 
 
 class SalesforceClient:
@@ -98,7 +63,10 @@ class SalesforceClient:
         self.calls = calls
         self.version = version
         self._sleep = sleep
-        self._session, self._retry_after = build_session(calls, timeout)
+        self._session = requests.Session()
+        # simple-salesforce's exceptions keep the status and body but not the headers:
+        # the Retry-After of a 429/503 is read from the last response instead.
+        self._last = prepare_session(self._session, calls, timeout)
         self._sf: Salesforce | None = None
         if session_id is not None:
             if not instance:
@@ -197,7 +165,7 @@ class SalesforceClient:
             try:
                 return fn()
             except Exception as exc:  # translated below; anything unknown is re-raised as is
-                typed = translate(exc, endpoint, self.credentials, self._retry_after())
+                typed = translate(exc, endpoint, self.credentials, self._last.retry_after)
                 if typed is exc:
                     raise
                 raise typed from exc

@@ -11,7 +11,7 @@ Retry layering (see :mod:`connectors.retry`), set here:
   ``HTTPAdapter(max_retries=Retry(total=4, backoff_factor=0.2, status_forcelist=[429, 500, 502, 503]))``
   on the instance URL (``pysnc/client.py``, ``ServiceNowClient.__init__``), which would retry GETs
   up to 4 times on its own, sleeping on ``Retry-After``, and end in ``requests.exceptions.RetryError``.
-  We pass ``auto_retry=False`` and mount :class:`_NoRetryAdapter` (urllib3 ``Retry(total=0)``, no
+  We pass ``auto_retry=False`` and mount :class:`connectors.http.NoRetryAdapter` (urllib3 ``Retry(total=0)``, no
   status retries, a default timeout pysnc never sets) on ``https://`` and on the instance prefix.
 - deskbridge's :func:`call_with_retry` wraps every call: 429/5xx/connection errors, honouring an
   integer ``Retry-After``, bounded by the policy's total wait.
@@ -33,11 +33,10 @@ from typing import Any, TypeVar
 import requests
 from pysnc import ServiceNowClient
 from pysnc.exceptions import InstanceException
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from connectors.calls import CallCounter
 from connectors.credentials import ServiceNowCredentials
+from connectors.http import NoRetryAdapter
 from connectors.retry import RetryPolicy, call_with_retry
 from connectors.servicenow.batch import BATCH_PATH, InnerRequest, InnerResponse, batch_body, parse_batch
 from connectors.servicenow.translate import SYSTEM, LastResponse, status_error, translate
@@ -51,20 +50,6 @@ class WriteOutcomeUnknown(APIError):
     """A write batch got no definite answer (connection lost, 500/502/504): it may or may not have landed."""
 
 
-class _NoRetryAdapter(HTTPAdapter):
-    """No transport or status retries (deskbridge retries), and a timeout on every request."""
-
-    def __init__(self, timeout: float):
-        super().__init__(max_retries=Retry(total=0, connect=0, read=0, redirect=0, status=0,
-                                           raise_on_status=False, respect_retry_after_header=False))
-        self.timeout = timeout
-
-    def send(self, request, **kwargs):  # type: ignore[override]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
-
-
 def build_client(creds: ServiceNowCredentials, calls: CallCounter, last: LastResponse,
                  timeout: float = 30.0) -> ServiceNowClient:
     """A pysnc client on ``creds`` with pysnc's retries off, calls counted and responses remembered."""
@@ -73,7 +58,7 @@ def build_client(creds: ServiceNowCredentials, calls: CallCounter, last: LastRes
                                   auto_retry=False)
     except InstanceException as exc:  # http://, or a dotted name without a scheme
         raise FatalAPIError(SYSTEM, "client", f"{exc}; check {creds.where('instance')}") from None
-    adapter = _NoRetryAdapter(timeout)
+    adapter = NoRetryAdapter(timeout)
     client.session.mount("https://", adapter)
     client.session.mount(client.instance, adapter)
     calls.install(client.session)

@@ -12,7 +12,6 @@ a password.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import requests
@@ -20,34 +19,11 @@ from pysnc.exceptions import AuthenticationException, NotFoundException, Request
 
 from connectors.base import error_for_status
 from connectors.credentials import ServiceNowCredentials
+from connectors.http import LastResponse
 from core.errors import FatalAPIError, PayloadError, RetriableAPIError
 
 SYSTEM = "servicenow"
 _CONNECTION_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-
-
-class LastResponse:
-    """Status and ``Retry-After`` of the last response each thread received (a session response hook)."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def hook(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        self._local.seen = (response.status_code, response.headers.get("Retry-After"))
-        return response
-
-    def forget(self) -> None:
-        self._local.seen = None
-
-    @property
-    def status(self) -> int | None:
-        seen = getattr(self._local, "seen", None)
-        return seen[0] if seen else None
-
-    @property
-    def retry_after(self) -> str | None:
-        seen = getattr(self._local, "seen", None)
-        return seen[1] if seen else None
 
 
 def credential_hint(creds: ServiceNowCredentials) -> str:

@@ -10,7 +10,7 @@ and ``__init__.py``), so attempts never multiply:
 
 - **Transport retries: none.** zenpy mounts its ``Retry(total=3, 413/503)`` adapter
   only on a session it creates itself. We pass our own session, with
-  ``HTTPAdapter(max_retries=0)`` on both schemes (urllib3 ``Retry(0, read=False)``)
+  :class:`connectors.http.NoRetryAdapter` on both schemes (urllib3 ``Retry(total=0)``)
   and a default timeout; a 503 surfaces at once as ``APIException``.
 - **zenpy's 429 loop: cut.** ``BaseApi._call_api`` sleeps ``Retry-After`` seconds and
   re-sends, with no attempt limit, calling ``check_ratelimit_budget(1)`` before each
@@ -34,13 +34,11 @@ wants payload dicts with their side-loads, which zenpy's object generators drop.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import requests
-from requests.adapters import HTTPAdapter
 from zenpy import Zenpy
 from zenpy.lib.api_objects import Comment as ZenpyComment
 from zenpy.lib.api_objects import Ticket as ZenpyTicket
@@ -48,43 +46,14 @@ from zenpy.lib.endpoint import Url
 
 from connectors.calls import CallCounter
 from connectors.credentials import ZendeskCredentials
+from connectors.http import prepare_session
 from connectors.retry import RetryPolicy, call_with_retry
-from connectors.zendesk.translate import SYSTEM, LastResponse, translate
+from connectors.zendesk.translate import SYSTEM, translate
 from core.errors import PayloadError
 
 T = TypeVar("T")
 API = "/api/v2/"
 MAX_JOBS_PER_POLL = 100
-
-
-class _TimeoutAdapter(HTTPAdapter):
-    """No transport retries, and a timeout on every request that names none."""
-
-    def __init__(self, timeout: float):
-        super().__init__(max_retries=0)
-        self.timeout = timeout
-
-    def send(self, request, **kwargs):  # type: ignore[override]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
-
-
-def build_session(calls: CallCounter, timeout: float) -> tuple[requests.Session, Callable[[], LastResponse]]:
-    """A counted session without transport retries, and the last response's status/Retry-After on this thread."""
-    session = requests.Session()
-    adapter = _TimeoutAdapter(timeout)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    calls.install(session)
-    last = threading.local()
-
-    def remember(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        last.value = LastResponse(response.status_code, response.headers.get("Retry-After"))
-        return response
-
-    session.hooks["response"].append(remember)
-    return session, lambda: getattr(last, "value", LastResponse())
 
 
 class ZendeskClient:
@@ -103,7 +72,8 @@ class ZendeskClient:
         self.policy = policy
         self.calls = calls
         self._sleep = sleep
-        self._session, self._last = build_session(calls, timeout)
+        self._session = requests.Session()
+        self._last = prepare_session(self._session, calls, timeout)
         self._zenpy = Zenpy(
             subdomain=credentials.subdomain,
             email=credentials.email,
@@ -196,7 +166,7 @@ class ZendeskClient:
             try:
                 return fn()
             except Exception as exc:  # translated below; anything unknown is re-raised as is
-                typed = translate(exc, endpoint, self.credentials, self._last())
+                typed = translate(exc, endpoint, self.credentials, self._last)
                 if typed is exc:
                     raise
                 raise typed from exc

@@ -12,24 +12,16 @@ a credential — never the token, and never the Authorization header.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import requests
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
 
 from connectors.base import error_for_status
 from connectors.credentials import ZendeskCredentials
+from connectors.http import LastResponse
 from core.errors import PayloadError, RetriableAPIError
 
 SYSTEM = "zendesk"
-
-
-@dataclass(frozen=True)
-class LastResponse:
-    """Status and ``Retry-After`` of the last response this thread received."""
-
-    status: int | None = None
-    retry_after: str | None = None
 
 
 def credential_hint(creds: ZendeskCredentials) -> str:
