@@ -126,10 +126,13 @@ def with_known_history(ctx: SyncContext, tickets: list[Ticket]) -> list[Ticket]:
     """Pulled tickets merged with their stored snapshots, for pulls that carry only recent activity."""
     if not tickets:
         return tickets
-    ids = [t.id for t in tickets]
     with ctx.store.transaction() as tx:
-        stored, stored_at = tx.get_tickets(ctx.system, ids), tx.stored_at(ctx.system, ids)
-    return [merge_history(stored.get(t.id), t, stored_through=stored_at.get(t.id)) for t in tickets]
+        stored = tx.snapshots(ctx.system, [t.id for t in tickets])
+    merged = []
+    for ticket in tickets:
+        snapshot, stored_at = stored.get(ticket.id, (None, None))
+        merged.append(merge_history(snapshot, ticket, stored_through=stored_at))
+    return merged
 
 
 def evaluate_batch(ctx: SyncContext, tickets: Sequence[Ticket], now: datetime) -> list[Evaluated]:

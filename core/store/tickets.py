@@ -129,23 +129,17 @@ class TicketOps(TransactionBase):
 
     def get_tickets(self, system: System, ticket_ids: Iterable[str]) -> dict[str, Ticket]:
         """The last stored normalized tickets, by id (ids the store lacks are absent)."""
-        ids = list(ticket_ids)
-        if not ids:
-            return {}
-        query = select(tickets.c.ticket_id, tickets.c.ticket_json).where(
-            tickets.c.system == System(system).value, tickets.c.ticket_id.in_(ids)
-        )
-        return {tid: Ticket.model_validate(doc) for tid, doc in self.connection.execute(query)}
+        return {tid: ticket for tid, (ticket, _stored_at) in self.snapshots(system, ticket_ids).items()}
 
-    def stored_at(self, system: System, ticket_ids: Iterable[str]) -> dict[str, datetime]:
-        """When each ticket's snapshot was last stored (the storing run's now), by id."""
+    def snapshots(self, system: System, ticket_ids: Iterable[str]) -> dict[str, tuple[Ticket, datetime]]:
+        """The last stored normalized tickets with when each was stored (the storing run's now), by id."""
         ids = list(ticket_ids)
         if not ids:
             return {}
-        query = select(tickets.c.ticket_id, tickets.c.last_seen_at).where(
+        query = select(tickets.c.ticket_id, tickets.c.ticket_json, tickets.c.last_seen_at).where(
             tickets.c.system == System(system).value, tickets.c.ticket_id.in_(ids)
         )
-        return {tid: at for tid, at in self.connection.execute(query)}
+        return {tid: (Ticket.model_validate(doc), at) for tid, doc, at in self.connection.execute(query)}
 
     def get_ticket(self, system: System, ticket_id: str) -> Ticket | None:
         """The last stored normalized ticket, or None if deskbridge never stored it."""
