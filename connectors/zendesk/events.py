@@ -40,18 +40,22 @@ _CHANGE_KEYS = ("status", "priority", "group_id", "assignee_id", "tags", "type",
 FetchPage = Callable[[int], dict[str, Any]]  # start_time -> one page of the event export
 
 
+def unix_seconds(value: Any) -> int | None:
+    """Unix seconds of an ISO 8601 instant as Zendesk writes them (``...Z``); None if unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
 def event_time(event: Mapping[str, Any]) -> int | None:
     """Unix seconds of a ticket event (``timestamp``, else ``created_at``)."""
     stamp = event.get("timestamp")
     if isinstance(stamp, int) and not isinstance(stamp, bool):
         return stamp
-    created = event.get("created_at")
-    if isinstance(created, str):
-        try:
-            return int(datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp())
-        except ValueError:
-            return None
-    return None
+    return unix_seconds(event.get("created_at"))
 
 
 def as_audit(event: Mapping[str, Any]) -> dict[str, Any]:

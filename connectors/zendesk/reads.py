@@ -26,7 +26,7 @@ from connectors.base import Page
 from connectors.raw import normalize_many, raw_id
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.cursor import PullCursor
-from connectors.zendesk.events import EVENTS_PATH, EventWindow, Handout
+from connectors.zendesk.events import EVENTS_PATH, EventWindow, Handout, unix_seconds
 from connectors.zendesk.normalize import to_ticket
 from connectors.zendesk.people import Directory
 from core.errors import APIError, PayloadError
@@ -218,10 +218,4 @@ def _with_history_since(ticket: Ticket, window_start: datetime, handout: Handout
 
 
 def _updated_seconds(raw: dict[str, Any]) -> int | None:
-    value = raw.get("updated_at")
-    if not isinstance(value, str):
-        return None
-    try:
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
-    except ValueError:
-        return None
+    return unix_seconds(raw.get("updated_at"))
