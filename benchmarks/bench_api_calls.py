@@ -80,7 +80,7 @@ LIMITS = {
     "servicenow": Limits(200, "Table API page of 200 (the connector's page_size as flows.wiring builds it)", 50,
                          "Batch API, 50 inner requests per call (the connector's MAX_INNER)",
                          3, "GET sys_journal_field + GET sys_audit + GET task_sla per incident"),
-    "jira": Limits(100, "/search/jql, 100 per page", 1, "no bulk edit: one PUT per issue",
+    "jira": Limits(100, "/search/jql, 100 per page", 1, "one call per issue: the internal note has no bulk endpoint (Cloud's bulk edit cannot add comments)",
                    2, "GET issue/{id}/comment + GET issue/{id}/changelog"),
 }
 

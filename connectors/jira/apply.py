@@ -17,8 +17,10 @@ every planned issue in bulk (one ``id in (...)`` search per 100 issues, fields
    ``POST`` for the internal note (``sd.public.comment`` internal).
 
 AssignOwner e-mails are resolved once per connector (one user search per
-distinct e-mail, cached for the connector's life, i.e. one run). Jira has no
-bulk edit in API v2: a plan costs at most one PUT plus one POST. The gap
+distinct e-mail, cached for the connector's life, i.e. one run). A plan costs
+at most one PUT plus one POST: Cloud's bulk edit writes one set of values to
+many issues without a per-issue check and cannot add comments, so it is not
+used (docs/connector-jira.md). The gap
 between the check and the PUT is not locked; labels are only added, so a
 person's labels survive even then.
 """
