@@ -12,6 +12,7 @@ use: what would a new policy have done). Nothing is written to the store.
 
     python -m benchmarks replay -- --tickets 20000
     python -m benchmarks replay -- --tickets 20000 --candidate my-policy.yaml
+    python -m benchmarks replay -- --jobs 2          # on two worker processes, as `deskbridge replay --jobs 2`
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from itertools import islice
 from pathlib import Path
 
 from benchmarks.bench_evaluate import START, accounts_of, machine_info, ticket_dict
+from cli.replay_pool import pooled_replayer
 from core.model import Ticket
 from core.policy import load_policy
 from core.replay import run_replay
@@ -59,6 +61,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=30, help="the replay window, ending at the world's now")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--policy", type=Path, default=ROOT / "mapping" / "policy.yaml", help="the policy in force")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="worker processes, as `deskbridge replay --jobs` (default 1: the one-core figure)")
     parser.add_argument("--candidate", type=Path, default=None,
                         help="a policy to compare with the one in force (default: replay the one in force alone)")
     return parser.parse_args(argv)
@@ -76,20 +80,21 @@ def main(argv: list[str] | None = None) -> int:
         stored = seed_store(url, args.tickets, args.seed, in_force.settings.default_tier)
         print(f"  store: {stored:,} seeded tickets (seed {args.seed}), window {since:%Y-%m-%d} .. {until:%Y-%m-%d} "
               f"({args.days} days); policies: in force {args.policy.name}, "
-              f"candidate {args.candidate.name if args.candidate else '(the same)'}")
+              f"candidate {args.candidate.name if args.candidate else '(the same)'}; {args.jobs} process(es)")
         with Store.open(url) as store:
             w0, c0 = time.perf_counter(), time.process_time()
             inputs = load_replay_inputs(store, since, until, in_force.settings.default_tier)
             w1, c1 = time.perf_counter(), time.process_time()
-            report = run_replay(inputs, candidate, in_force, since, until)
+            report = run_replay(inputs, candidate, in_force, since, until, replay_all=pooled_replayer(args.jobs))
             w2, c2 = time.perf_counter(), time.process_time()
     summary = report.summary
     runs = 1 if summary.same_policy else 2
     print(f"read from the store: {summary.tickets:,} tickets open during the window in {w1 - w0:.2f} s "
           f"({c1 - c0:.2f} s CPU)")
-    if runs == 1:
-        print(f"replayed: {summary.evaluations:,} evaluations in {w2 - w1:.2f} s ({c2 - c1:.2f} s CPU) = "
-              f"{summary.evaluations / (c2 - c1):,.0f} evaluations/s of CPU time, "
+    if runs == 1:  # with workers, this process's CPU time leaves theirs out: the rate is then per wall second
+        rate = summary.evaluations / (c2 - c1 if args.jobs == 1 else w2 - w1)
+        print(f"replayed: {summary.evaluations:,} evaluations in {w2 - w1:.2f} s ({c2 - c1:.2f} s CPU here) = "
+              f"{rate:,.0f} evaluations/s of {'CPU' if args.jobs == 1 else 'wall-clock'} time, "
               f"{summary.evaluations / max(summary.tickets, 1):.1f} per ticket")
     else:  # the summary counts the candidate's evaluations only; the policy in force is replayed as well
         print(f"replayed twice (candidate, then the policy in force) in {w2 - w1:.2f} s ({c2 - c1:.2f} s CPU); "

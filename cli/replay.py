@@ -19,6 +19,7 @@ from rich.table import Table
 from cli.main import app
 from cli.metrics import MappingOpt, SinceOpt, StateOpt, SystemOpt, UntilOpt, filters_from, open_store, \
     policy_in_force, window_from  # fmt: skip
+from cli.replay_pool import pooled_replayer, usable_cpus
 from core.calendar import utc_iso
 from core.metrics_tables import duration
 from core.replay import run_replay
@@ -42,6 +43,8 @@ def replay(
     system: SystemOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="Rows per table.")] = 30,
     output: Annotated[ReplayFormat, typer.Option("--format", help="table or json.")] = ReplayFormat.table,
+    jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes for large replays "
+                                                                   "(default: one per usable CPU).")] = None,
     mapping_dir: MappingOpt = None,
     state_url: StateOpt = None,
 ) -> None:
@@ -57,7 +60,8 @@ def replay(
                   console=err, transient=True, disable=len(inputs) < PROGRESS_FROM) as bar:  # fmt: skip
         task = bar.add_task("replay", total=None)
         report = run_replay(inputs, candidate, in_force, window.start, window.end, systems=systems,
-                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+                            progress=lambda done, total: bar.update(task, completed=done, total=total),
+                            replay_all=pooled_replayer(jobs or usable_cpus()))
     if output is ReplayFormat.json:
         typer.echo(report.model_dump_json(indent=2))
     else:

@@ -59,6 +59,11 @@ from core.rules import evaluate
 MAX_EVALUATIONS_PER_TICKET = 400
 SAME_WITHIN_MINUTES = 1.0
 Progress = Callable[[int, int], None]  # (done, total)
+# (tickets, policy, since, until, tags to strip, done(n)) -> one TicketReplay per ticket, in order
+TicketsReplayer = Callable[
+    [Sequence[ReplayInput], Any, datetime, datetime, frozenset[str], Callable[[int], None] | None],
+    list[TicketReplay],
+]
 
 LIMITS = [
     "Each ticket is replayed from deskbridge's first evaluation of it (its creation if the log has none): "
@@ -154,6 +159,19 @@ def _would(decision: Decision, first_breach: datetime | None) -> WouldEscalate:
     )  # fmt: skip
 
 
+def replay_tickets(
+    inputs: Sequence[ReplayInput], policy: Any, since: datetime, until: datetime, strip: frozenset[str],
+    done: Callable[[int], None] | None = None,
+) -> list[TicketReplay]:
+    """Every ticket under one policy, in order, in this process; ``done(n)`` after each n tickets."""
+    out = []
+    for item in inputs:
+        out.append(replay_ticket(item, policy, since, until, strip))
+        if done is not None:
+            done(1)
+    return out
+
+
 def run_replay(
     inputs: Sequence[ReplayInput],
     candidate: Any,
@@ -163,25 +181,28 @@ def run_replay(
     *,
     systems: Sequence[str] = (),
     progress: Progress | None = None,
+    replay_all: TicketsReplayer = replay_tickets,
 ) -> ReplayReport:
-    """Replay the candidate and the policy in force over the same tickets and compare them."""
+    """Replay the candidate and the policy in force over the same tickets and compare them.
+
+    ``replay_all`` replays a list of tickets under one policy; the default runs
+    them here, one after the other. The CLI passes one that spreads them over
+    processes (cli/replay_pool.py): tickets are independent, so the answer is
+    the same either way.
+    """
     same = candidate.digest == in_force.digest
     strip = deskbridge_tags(candidate, in_force)
     total = len(inputs) * (1 if same else 2)
-    done = 0
+    finished = 0
 
-    def run(policy: Any) -> list[TicketReplay]:
-        nonlocal done
-        out = []
-        for item in inputs:
-            out.append(replay_ticket(item, policy, since, until, strip))
-            done += 1
-            if progress is not None:
-                progress(done, total)
-        return out
+    def done(n: int) -> None:
+        nonlocal finished
+        finished += n
+        if progress is not None:
+            progress(finished, total)
 
-    replayed = run(candidate)
-    baseline = replayed if same else run(in_force)
+    replayed = replay_all(inputs, candidate, since, until, strip, done)
+    baseline = replayed if same else replay_all(inputs, in_force, since, until, strip, done)
     diff = compare(replayed, baseline, inputs, since)
     summary = summarize(replayed, baseline, inputs, diff, candidate, in_force, since, until, systems)
     return ReplayReport(summary=summary, candidate=replayed, diff=diff, limits=LIMITS)
