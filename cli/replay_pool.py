@@ -21,7 +21,7 @@ from typing import Any
 from core.replay import TicketsReplayer, replay_tickets
 from core.replay_models import ReplayInput, TicketReplay
 
-IN_PROCESS_BELOW = 200  # tickets: fewer than this are replayed here, where no worker needs starting
+IN_PROCESS_BELOW = 1_000  # tickets: below this, starting workers (about a second) costs more than it saves
 CHUNKS_PER_WORKER = 8  # enough chunks that a worker with slow tickets does not hold up the end
 
 

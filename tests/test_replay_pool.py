@@ -61,5 +61,5 @@ def test_a_small_replay_stays_in_this_process(inputs, policies, monkeypatch):
         raise AssertionError("a worker pool was started for a small replay")
 
     monkeypatch.setattr("cli.replay_pool.ProcessPoolExecutor", no_pool)
-    report = run_replay(inputs, in_force, in_force, SINCE, UNTIL, replay_all=pooled_replayer(4))  # 90 < 200
+    report = run_replay(inputs, in_force, in_force, SINCE, UNTIL, replay_all=pooled_replayer(4))  # 90 < 1,000
     assert report.summary.tickets == len(inputs)
