@@ -279,7 +279,7 @@ def test_replay_sources_import_no_connector_or_flow():
     import ast
 
     for path in [ROOT / "core" / name for name in ("replay.py", "replay_load.py", "replay_snapshot.py",
-                                                    "replay_models.py")] + [ROOT / "cli" / "replay.py"]:
+                                                    "replay_models.py")] + [ROOT / "cli" / "replay.py", ROOT / "cli" / "replay_pool.py"]:
         tree = ast.parse(path.read_text())
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
         imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
