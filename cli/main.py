@@ -32,3 +32,4 @@ from cli import explain as _explain_cli  # noqa: E402,F401  deskbridge explain
 from cli import metrics as _metrics_cli  # noqa: E402,F401  deskbridge metrics
 from cli import report as _report_cli  # noqa: E402,F401  deskbridge report
 from cli import replay as _replay_cli  # noqa: E402,F401  deskbridge replay
+from cli import check as _check_cli  # noqa: E402,F401  deskbridge check

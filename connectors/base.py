@@ -5,6 +5,7 @@ of normalized tickets (plus the cursor to commit after each page), fetch given
 tickets again (for time-based re-evaluation and the full history a handoff note
 needs), and apply write plans, answering one result per ticket. Salesforce only
 enriches: accounts by id. Connectors return model objects; they never decide.
+Each also answers ``check_setup`` for ``deskbridge check``, with read calls only.
 """
 
 from __future__ import annotations
@@ -30,6 +31,28 @@ class Page:
     raw_count: int = 0  # records the API returned, before de-duplication
 
 
+@dataclass(frozen=True)
+class SetupProblem:
+    """One thing ``deskbridge check`` found wrong; about a mapping key when ``file`` is set."""
+
+    message: str
+    file: str | None = None  # the mapping file's name ("zendesk.yaml")
+    key: tuple[str | int, ...] = ()  # the key in it, as a path: ("groups", "tier3")
+
+
+@dataclass(frozen=True)
+class SetupCheck:
+    """What ``deskbridge check`` learned from one system: who the credentials are there, and what is wrong.
+
+    Each problem names the mapping key it is about and what the system has
+    instead, so an admin can fix the mapping (or the account) before a sync
+    fails on it.
+    """
+
+    identity: str
+    problems: tuple[SetupProblem, ...] = ()
+
+
 @runtime_checkable
 class HelpdeskConnector(Protocol):
     system: System
@@ -44,6 +67,9 @@ class HelpdeskConnector(Protocol):
     def apply(self, plans: Sequence[WritePlan]) -> list[WriteResult]:
         """Write the plans, one result per plan, never overwriting a human's newer edit."""
 
+    def check_setup(self) -> SetupCheck:
+        """Read calls only: who the credentials are, and what the mapping names that the helpdesk lacks."""
+
 
 @runtime_checkable
 class AccountSource(Protocol):
@@ -51,6 +77,9 @@ class AccountSource(Protocol):
 
     def accounts(self, account_ids: Iterable[str]) -> dict[str, Account]:
         """Accounts by id; unknown ids get the default tier (``known=False``), never an error."""
+
+    def check_setup(self) -> SetupCheck:
+        """Log in and check the mapped fields with one query (``deskbridge check``)."""
 
 
 def error_for_status(

@@ -168,6 +168,16 @@ class JiraClient:
         found = self._call(f"GET {API}/user/search", lambda: client.search_users(query=query, maxResults=50))
         return [u.raw for u in found]
 
+    def myself(self) -> dict[str, Any]:
+        """The credentials' own user (``GET /myself``), asked afresh (``deskbridge check``)."""
+        client = self.connect()
+        return self._call(f"GET {API}/myself", client.myself)
+
+    def fields(self) -> list[dict[str, Any]]:
+        """Every field of the site, system and custom (``GET /field``)."""
+        client = self.connect()
+        return self._call(f"GET {API}/field", client.fields)
+
     # -- writes ---------------------------------------------------------------------------------
 
     def edit(self, issue_id: str, body: dict[str, Any], *, idempotent: bool = True) -> None:

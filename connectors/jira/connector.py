@@ -23,11 +23,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 
-from connectors.base import Page
+from connectors.base import Page, SetupCheck
 from connectors.calls import CallCounter
 from connectors.credentials import JiraCredentials, credentials_from_env
 from connectors.jira import apply as applying
 from connectors.jira import pull
+from connectors.jira.check import check_setup
 from connectors.jira.client import JiraClient
 from connectors.jira.cursor import MIN_OVERLAP
 from connectors.retry import RetryPolicy
@@ -75,6 +76,10 @@ class JiraConnector:
     def from_env(cls, mapping: JiraMapping, **kw) -> JiraConnector:
         """Credentials from ``DESKBRIDGE_JIRA_URL``, ``_EMAIL`` and ``_TOKEN``."""
         return cls(credentials_from_env(System.jira.value), mapping, **kw)
+
+    def check_setup(self) -> SetupCheck:
+        """Who the credentials are, and the mapped fields the site lacks (``deskbridge check``)."""
+        return check_setup(self.client, self.mapping)
 
     def pull_changes(self, cursor: str | None, *, start: datetime) -> Iterator[Page]:
         """Changed issues since ``cursor`` (or ``start``), page by page, each with the cursor to commit after it."""

@@ -27,10 +27,12 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from connectors.base import SetupCheck
 from connectors.calls import CallCounter
 from connectors.credentials import SalesforceCredentials, credentials_from_env
 from connectors.retry import RetryPolicy
 from connectors.salesforce.cache import AccountCache, utc_now
+from connectors.salesforce.check import check_setup
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.ids import MAX_IDS_PER_QUERY, accounts_by_id_soql, id_key, is_record_id, unique_ids
 from connectors.salesforce.normalize import to_accounts, unknown_account
@@ -110,6 +112,10 @@ class SalesforceAccounts:
             account = malformed.get(account_id) or by_key[id_key(account_id)]
             answers[account_id] = account if account.known else account.model_copy(update={"id": account_id})
         return answers
+
+    def check_setup(self) -> SetupCheck:
+        """Log in and query the mapped Account fields once (``deskbridge check``)."""
+        return check_setup(self.client, self.mapping)
 
     def api_usage(self) -> tuple[int, int] | None:
         """``(used, limit)`` of the org's daily API requests as Salesforce last reported them."""

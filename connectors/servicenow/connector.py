@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import Page
+from connectors.base import Page, SetupCheck
 from connectors.calls import CallCounter
 from connectors.credentials import ServiceNowCredentials, credentials_from_env
 from connectors.retry import RetryPolicy
 from connectors.servicenow.apply import Applier
+from connectors.servicenow.check import check_setup
 from connectors.servicenow.children import ID_CHUNK, ChildQuery, ChildReader, Rows, child_queries
 from connectors.servicenow.client import ServiceNowApi
 from connectors.servicenow.normalize import normalize_many
@@ -70,6 +71,10 @@ class ServiceNowConnector:
     def from_env(cls, mapping: ServiceNowMapping, **kw: Any) -> ServiceNowConnector:
         """Credentials from ``DESKBRIDGE_SERVICENOW_INSTANCE/USERNAME/PASSWORD``."""
         return cls(credentials_from_env("servicenow"), mapping, **kw)  # type: ignore[arg-type]
+
+    def check_setup(self) -> SetupCheck:
+        """Who the credentials are, and the mapping's groups that ServiceNow lacks (``deskbridge check``)."""
+        return check_setup(self.api, self.mapping)
 
     def __repr__(self) -> str:
         return f"ServiceNowConnector(instance={self.credentials.instance!r}, page_size={self.page_size})"

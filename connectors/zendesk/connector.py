@@ -17,11 +17,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
-from connectors.base import Page
+from connectors.base import Page, SetupCheck
 from connectors.calls import CallCounter
 from connectors.credentials import ZendeskCredentials, credentials_from_env
 from connectors.retry import RetryPolicy
 from connectors.zendesk.apply import KnownTickets, Writer
+from connectors.zendesk.check import check_setup
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.jobs import JobWait
 from connectors.zendesk.people import Directory
@@ -68,6 +69,10 @@ class ZendeskConnector:
     def from_env(cls, mapping: ZendeskMapping, **kw) -> ZendeskConnector:
         """Credentials from ``DESKBRIDGE_ZENDESK_SUBDOMAIN``/``_EMAIL``/``_TOKEN``."""
         return cls(credentials_from_env("zendesk"), mapping, **kw)  # type: ignore[arg-type]
+
+    def check_setup(self) -> SetupCheck:
+        """Who the credentials are, and the mapping's groups that Zendesk lacks (``deskbridge check``)."""
+        return check_setup(self.client, self.mapping)
 
     def pull_changes(self, cursor: str | None, *, start: datetime) -> Iterator[Page]:
         """Changed tickets since ``cursor`` (or ``start``), page by page; commit each page's cursor after it."""

@@ -1,0 +1,120 @@
+"""``deskbridge check``: connect to each system with its credentials and check the mapping against it.
+
+``validate`` checks the admin files on their own; this checks them against the
+live systems, with a few read calls each and no write: the credentials are
+accepted, they belong to the mapping's integration user, and the groups and
+fields the mapping names exist there (what each system's check covers is in
+``connectors/<system>/check.py``). A wrong group id would otherwise surface
+only when the first escalation tries to use it.
+
+Exit 0 when every checked system answered and nothing is missing, 1 otherwise.
+A system whose credentials are not in the environment is skipped as not
+configured; that fails the check when ``--system`` names it, or when no
+system at all is configured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cli.main import app
+from cli.validate import display_root
+from connectors.base import SetupCheck, SetupProblem
+from core.config import Mappings, load_mappings
+from core.errors import ConfigError, DeskbridgeError
+from core.model import System
+from core.settings import Settings, load_settings
+from core.yamlconf import format_loc, read_yaml
+from flows.wiring import build_accounts, build_connector
+
+SYSTEMS = ("zendesk", "servicenow", "jira", "salesforce")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One system's line in the report."""
+
+    system: str
+    status: str  # ok | FAILED | skipped
+    summary: str
+    problems: tuple[SetupProblem | str, ...] = ()
+
+
+def located(problem: SetupProblem | str, directory: Path, root: str) -> str:
+    """``file:line: key: message`` for a problem about a mapping key, as ``deskbridge validate`` prints them."""
+    if isinstance(problem, str):
+        return problem
+    if problem.file is None:
+        return problem.message
+    try:
+        source = read_yaml(directory / problem.file, display_name=f"{root}/{problem.file}")
+    except ConfigError:  # the file was valid a moment ago; say what we can
+        return f"{root}/{problem.file}: {format_loc(problem.key)}: {problem.message}"
+    return str(source.problem(problem.key, problem.message))
+
+
+def check_system(name: str, mappings: Mappings, settings: Settings, *, required: bool) -> Outcome:
+    """Build the system's connector from the environment and run its check; never raises for the system's faults."""
+    try:
+        source = build_accounts(mappings, settings) if name == "salesforce" else \
+            build_connector(System(name), mappings, settings)  # fmt: skip
+    except ConfigError as exc:
+        unset = all(p.message == "is not set" for p in exc.problems)
+        if unset and not required:
+            names = ", ".join(p.key for p in exc.problems)
+            return Outcome(name, "skipped", f"not configured ({names} not set)")
+        return Outcome(name, "FAILED", "credentials are incomplete", tuple(str(p) for p in exc.problems))
+    except DeskbridgeError as exc:
+        return Outcome(name, "FAILED", str(exc))
+    try:
+        result: SetupCheck = source.check_setup()
+    except DeskbridgeError as exc:  # typed errors name the system, the endpoint and the credential's source only
+        return Outcome(name, "FAILED", str(exc))
+    finally:
+        source.close()
+    if result.problems:
+        return Outcome(name, "FAILED", f"connected as {result.identity}", result.problems)
+    return Outcome(name, "ok", f"connected as {result.identity}; the mapping matches")
+
+
+@app.command()
+def check(
+    system: Annotated[list[str] | None, typer.Option("--system", help="Check only this system (repeatable): "
+                                                                      + ", ".join(SYSTEMS) + ".")] = None,
+    mapping_dir: Annotated[Path | None, typer.Option("--mapping-dir", help="Directory with the mapping files "
+                                                     "(default: DESKBRIDGE_MAPPING_DIR or ./mapping).")] = None,
+) -> None:
+    """Connect to each system with its credentials and check the mapping against it (read calls only)."""
+    unknown = [s for s in system or () if s not in SYSTEMS]
+    if unknown:
+        raise typer.BadParameter(f"{', '.join(unknown)}: not one of {', '.join(SYSTEMS)}", param_hint="--system")
+    settings = load_settings()
+    directory = mapping_dir or settings.mapping_dir
+    root = display_root(directory)
+    try:
+        mappings = load_mappings(directory, display_root=root, with_policy=False)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem))
+        typer.echo("The mapping is not valid (see `deskbridge validate`); nothing was checked against the systems.")
+        raise typer.Exit(1) from None
+    console = Console(highlight=False)
+    outcomes = [check_system(name, mappings, settings, required=bool(system)) for name in system or SYSTEMS]
+    colours = {"ok": "green", "FAILED": "red", "skipped": "yellow"}
+    for outcome in outcomes:
+        mark = f"[{colours[outcome.status]}]{outcome.status}[/{colours[outcome.status]}]"
+        console.print(f"{outcome.system}: {mark}: {outcome.summary}", soft_wrap=True)
+        for problem in outcome.problems:
+            console.print(f"  - {located(problem, directory, root)}", soft_wrap=True)
+    failed = [o.system for o in outcomes if o.status == "FAILED"]
+    if failed:
+        console.print(f"{len(failed)} of {len(outcomes)} systems failed the check: {', '.join(failed)}.")
+        raise typer.Exit(1)
+    if all(o.status == "skipped" for o in outcomes):
+        console.print("No system is configured: set the DESKBRIDGE_* credentials (README, Configuration).")
+        raise typer.Exit(1)

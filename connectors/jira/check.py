@@ -1,0 +1,57 @@
+"""``deskbridge check`` for Jira Service Management: who the API token is, and whether the mapped fields exist.
+
+Two calls after connecting: ``GET /myself`` and ``GET /field``. The token's
+user must be the mapping's ``integration_user`` (its accountId or e-mail is
+how deskbridge recognises its own comments and changes), and every custom
+field the mapping names (the team field that routes issues, the flags, the
+account id, the SLA fields, the extras) must exist on the site. The team
+field's options (the mapped groups) are not checked: Jira lists them only
+through the field-context API, per project and issue type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from connectors.base import SetupCheck, SetupProblem
+from connectors.jira.client import JiraClient
+from core.mapping import JiraMapping
+
+FILE = "jira.yaml"
+NOT_ECHOES = "deskbridge's own writes would not be recognised as echoes"
+Key = tuple[str | int, ...]
+
+
+def mapped_fields(mapping: JiraMapping) -> Iterator[tuple[Key, str]]:
+    """(mapping key, field id) for every field the mapping names."""
+    fields = mapping.fields
+    yield ("fields", "team", "field"), str(fields.team.field)
+    for name in ("request_type", "product_area", "escalation_flag", "customer_escalation_request",
+                 "salesforce_account_id"):
+        named = getattr(fields, name)
+        if named is not None:
+            yield ("fields", name, "field"), str(named.field)
+    for name, field_id in fields.extra.items():
+        yield ("fields", "extra", name), str(field_id)
+    for i, sla in enumerate(fields.slas):
+        yield ("fields", "slas", i, "field"), str(sla.field)
+
+
+def check_setup(client: JiraClient, mapping: JiraMapping) -> SetupCheck:
+    me = client.myself()
+    problems = []
+    wanted = mapping.integration_user
+    email = str(me.get("emailAddress") or "")
+    if wanted.email and wanted.email.casefold() != email.casefold():
+        shown = repr(email) if email else "a user whose e-mail is hidden (give integration_user.id, the accountId)"
+        problems.append(SetupProblem(f"is {wanted.email!r}, but the credentials are {shown}: {NOT_ECHOES}",
+                                     FILE, ("integration_user", "email")))
+    if wanted.id and str(wanted.id) != str(me.get("accountId")):
+        problems.append(SetupProblem(f"is {wanted.id!r}, but the credentials are accountId {me.get('accountId')!r}: "
+                                     f"{NOT_ECHOES}", FILE, ("integration_user", "id")))
+    site_fields = {str(f.get("id")) for f in client.fields()}
+    for key, field_id in mapped_fields(mapping):
+        if field_id not in site_fields:
+            problems.append(SetupProblem(f"the site has no field {field_id}", FILE, key))
+    identity = f"{me.get('displayName')} <{email or 'e-mail hidden'}>, accountId {me.get('accountId')}"
+    return SetupCheck(identity=identity, problems=tuple(problems))

@@ -1,0 +1,42 @@
+"""``deskbridge check`` for ServiceNow: who the credentials are, and whether the mapped groups exist.
+
+Two Table API reads: the API user's ``sys_user`` record, and the mapping's
+groups in ``sys_user_group`` by sys_id. The API user must be the mapping's
+``integration_user``: its ``user_name`` is what journal entries and audits
+carry, and deskbridge recognises its own writes (echoes) by it.
+"""
+
+from __future__ import annotations
+
+from connectors.base import SetupCheck, SetupProblem
+from connectors.servicenow.client import ServiceNowApi
+from core.mapping import ServiceNowMapping
+
+FILE = "servicenow.yaml"
+NOT_ECHOES = "deskbridge's own writes would not be recognised as echoes"
+
+
+def check_setup(api: ServiceNowApi, mapping: ServiceNowMapping) -> SetupCheck:
+    username = api.creds.username
+    users, _ = api.list_rows("sys_user", f"user_name={username}", columns=["sys_id", "user_name", "name"], limit=1)
+    me = users[0] if users else {}
+    problems = []
+    if not users:
+        problems.append(SetupProblem(f"no sys_user has user_name {username!r}: the API user needs read access to "
+                                     f"its own sys_user record"))
+    wanted = mapping.integration_user
+    if wanted.login and wanted.login != username:
+        problems.append(SetupProblem(f"is {wanted.login!r}, but the credentials are {username!r}: {NOT_ECHOES}",
+                                     FILE, ("integration_user", "login")))
+    if wanted.id and me and str(wanted.id) != me.get("sys_id"):
+        problems.append(SetupProblem(f"is {wanted.id!r}, but the credentials are sys_user {me.get('sys_id')!r}: "
+                                     f"{NOT_ECHOES}", FILE, ("integration_user", "id")))
+    wanted_groups = {str(native): logical for logical, native in mapping.groups.items()}
+    found, _ = api.list_rows("sys_user_group", "sys_idIN" + ",".join(wanted_groups), columns=["sys_id", "name"],
+                             limit=max(1, len(wanted_groups)))  # fmt: skip
+    present = {row.get("sys_id") for row in found}
+    for native, logical in wanted_groups.items():
+        if native not in present:
+            problems.append(SetupProblem(f"ServiceNow has no sys_user_group {native}", FILE, ("groups", logical)))
+    identity = f"{me.get('name') or '?'} (user_name {username}, sys_id {me.get('sys_id') or '?'})"
+    return SetupCheck(identity=identity, problems=tuple(problems))
