@@ -103,3 +103,16 @@ def test_nothing_configured_is_a_failure(monkeypatch):
     result = runner.invoke(app, ["check", "--mapping-dir", str(MAPPING)])
     assert result.exit_code == 1, result.output
     assert "No system is configured" in result.output
+
+
+def test_a_zendesk_ticket_field_and_a_drop_down_value_the_instance_lacks_are_reported(sandbox, mapping_copy):
+    edit(mapping_copy / "zendesk.yaml", "field: 360010002", "field: 360010099")
+    edit(mapping_copy / "zendesk.yaml", "pa_mobile: mobile", "pa_mobil: mobile")
+    result = runner.invoke(app, ["check", "--system", "zendesk", "--mapping-dir", str(mapping_copy)])
+    assert result.exit_code == 1, result.output
+    assert re.search(r"mapping/zendesk\.yaml:\d+: fields\.escalation_flag\.field: Zendesk has no ticket field "
+                     r"360010099", result.output), result.output
+    lines = (mapping_copy / "zendesk.yaml").read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if "pa_mobil: mobile" in text)
+    assert (f"mapping/zendesk.yaml:{line}: fields.product_area.values.pa_mobil: 'pa_mobil' is not an option of "
+            f"ticket field 360010001 ('Product area')") in result.output

@@ -23,6 +23,7 @@ from sandbox.zendesk.routes_jobs import job_routes
 from sandbox.zendesk.routes_directory import directory_routes
 from sandbox.zendesk.routes_export import export_routes
 from sandbox.zendesk.routes_tickets import ticket_routes
+from sandbox.zendesk.ticket_fields import ticket_field_routes
 from sandbox.zendesk.seed import build_ticket, seed_store
 from sandbox.zendesk.store import SYSTEM, ZendeskStore
 
@@ -44,7 +45,7 @@ class ZendeskEmulator:
         token = "zdsbx_" + hashlib.sha256(f"deskbridge-sandbox-zendesk:{world.seed}".encode()).hexdigest()[:32]
         self.credentials = {"subdomain": ids.SUBDOMAIN, "email": ids.INTEGRATION_EMAIL, "token": token}
         routes = (export_routes(self.store) + ticket_routes(self.store, self.jobs) + job_routes(self.jobs)
-                  + directory_routes(self.store))
+                  + directory_routes(self.store) + ticket_field_routes(self.store.since))
         app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
         gated = ZendeskGate(app, ids.INTEGRATION_EMAIL, token)
         self.app = FaultMiddleware(gated, SYSTEM, ctx, error_body)
