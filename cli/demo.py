@@ -63,6 +63,8 @@ def main() -> int:
         scenario = [_create(admin, case) for case in cases(sandbox.world, start)]
         console.print(f"sandbox: 4 emulators on 127.0.0.1, 50 seeded tickets + {len(scenario)} scenario tickets, "
                       f"clock at {start:%a %Y-%m-%d %H:%M} UTC")
+        if not _check_setup(console, mappings):
+            return 1
         from flows.sync import sync_helpdesk
 
         rounds = []
@@ -87,6 +89,20 @@ def main() -> int:
     console.print(f"[green]All {len(scenario)} scenario escalations happened, each note written once, the repeat "
                   f"run wrote nothing[/green] ({elapsed:.0f} s).")
     return 0
+
+
+def _check_setup(console, mappings) -> bool:
+    """``deskbridge check`` against the sandbox: credentials, integration user, groups and fields."""
+    from cli.check import SYSTEMS as CHECKED, check_system
+    from core.settings import load_settings
+
+    outcomes = [check_system(name, mappings, load_settings(), required=True) for name in CHECKED]
+    console.print("check: " + ", ".join(f"{o.system} {o.status}" for o in outcomes)
+                  + " (deskbridge check: credentials, integration user, mapped groups and fields)")
+    for o in outcomes:
+        if o.status != "ok":
+            console.print(f"  {o.system}: {o.summary}; {'; '.join(str(p) for p in o.problems)}", markup=False)
+    return all(o.status == "ok" for o in outcomes)
 
 
 def _report(console, now) -> None:
