@@ -43,6 +43,7 @@ class Outcome:
     status: str  # ok | FAILED | skipped
     summary: str
     problems: tuple[SetupProblem | str, ...] = ()
+    not_checked: tuple[str, ...] = ()
 
 
 def located(problem: SetupProblem | str, directory: Path, root: str) -> str:
@@ -78,8 +79,8 @@ def check_system(name: str, mappings: Mappings, settings: Settings, *, required:
     finally:
         source.close()
     if result.problems:
-        return Outcome(name, "FAILED", f"connected as {result.identity}", result.problems)
-    return Outcome(name, "ok", f"connected as {result.identity}; the mapping matches")
+        return Outcome(name, "FAILED", f"connected as {result.identity}", result.problems, result.not_checked)
+    return Outcome(name, "ok", f"connected as {result.identity}; the mapping matches", (), result.not_checked)
 
 
 @app.command()
@@ -111,6 +112,8 @@ def check(
         console.print(f"{outcome.system}: {mark}: {outcome.summary}", soft_wrap=True)
         for problem in outcome.problems:
             console.print(f"  - {located(problem, directory, root)}", soft_wrap=True)
+        for what in outcome.not_checked:
+            console.print(f"  not checked: {what}", soft_wrap=True)
     failed = [o.system for o in outcomes if o.status == "FAILED"]
     if failed:
         console.print(f"{len(failed)} of {len(outcomes)} systems failed the check: {', '.join(failed)}.")

@@ -51,6 +51,7 @@ class SetupCheck:
 
     identity: str
     problems: tuple[SetupProblem, ...] = ()
+    not_checked: tuple[str, ...] = ()  # what could not be checked, and why (a missing permission)
 
 
 @runtime_checkable

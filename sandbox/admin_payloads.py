@@ -19,7 +19,7 @@ from sandbox.world import SeedComment, SeedEvent, SeedTicket, World
 
 Status = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
 PriorityName = Literal["low", "normal", "high", "urgent"]
-FaultKindName = Literal["429", "5xx", "latency", "reset", "conflict", "malformed", "401"]
+FaultKindName = Literal["429", "5xx", "latency", "reset", "conflict", "malformed", "401", "403"]
 
 
 class _Strict(BaseModel):

@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 INJECTED_RESET = "sandbox: injected connection reset"  # uvicorn's log of it is hidden (tls_server)
-FaultKind = Literal["429", "5xx", "latency", "reset", "conflict", "malformed", "401"]
+FaultKind = Literal["429", "5xx", "latency", "reset", "conflict", "malformed", "401", "403"]
 
 
 class VirtualClock:
@@ -265,7 +265,7 @@ class FaultMiddleware:
     def _fault_response(self, fault: Fault) -> Response:
         if fault.kind == "malformed":
             return Response(b'{"tickets": [{"id": 1, "subj', status_code=200, media_type="application/json")
-        status = {"429": 429, "5xx": fault.status, "401": 401}[fault.kind]
+        status = {"429": 429, "5xx": fault.status, "401": 401, "403": 403}[fault.kind]
         headers = {"Retry-After": str(int(fault.retry_after))} if status in (429, 503) else {}
         body, media_type = self.error_body(status)
         return Response(body, status_code=status, headers=headers, media_type=media_type)

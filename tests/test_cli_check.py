@@ -116,3 +116,22 @@ def test_a_zendesk_ticket_field_and_a_drop_down_value_the_instance_lacks_are_rep
     line = next(i for i, text in enumerate(lines, 1) if "pa_mobil: mobile" in text)
     assert (f"mapping/zendesk.yaml:{line}: fields.product_area.values.pa_mobil: 'pa_mobil' is not an option of "
             f"ticket field 360010001 ('Product area')") in result.output
+
+
+def test_a_jira_group_that_is_no_option_of_the_team_field_is_reported(sandbox, mapping_copy):
+    edit(mapping_copy / "jira.yaml", "tier2: Tier 2 Support", "tier2: Tier Two Support")
+    result = runner.invoke(app, ["check", "--system", "jira", "--mapping-dir", str(mapping_copy)])
+    assert result.exit_code == 1, result.output
+    lines = (mapping_copy / "jira.yaml").read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if "tier2: Tier Two Support" in text)
+    assert f"mapping/jira.yaml:{line}: groups.tier2: 'Tier Two Support' is not an enabled option of" in result.output
+    assert "Tier 2 Support" in result.output  # the options it has are listed
+
+
+def test_without_the_admin_permission_the_team_options_are_not_checked_and_that_is_said(sandbox, clean_faults):
+    clean_faults.add_fault("403", system="jira", path="/context", count=5)
+    result = runner.invoke(app, ["check", "--system", "jira", "--mapping-dir", str(MAPPING)])
+    assert result.exit_code == 0, result.output
+    assert "jira: ok" in result.output
+    assert "not checked: the options of customfield_10050 (fields.team.field): listing them needs the Administer " \
+           "Jira permission" in result.output  # fmt: skip

@@ -178,6 +178,29 @@ class JiraClient:
         client = self.connect()
         return self._call(f"GET {API}/field", client.fields)
 
+    def field_options(self, field_id: str) -> list[dict[str, Any]]:
+        """The options of a select field over all its contexts (``GET /field/{id}/context[/{ctx}/option]``).
+
+        Jira asks for the Administer Jira permission here: a 403 raises FatalAPIError.
+        """
+        client = self.connect()
+        base = f"{client.server_url}{API}/field/{field_id}/context"
+        contexts = self._pages(f"GET {API}/field/{{id}}/context", base, 50)
+        return [option for context in contexts for option in self._pages(
+            f"GET {API}/field/{{id}}/context/{{contextId}}/option", f"{base}/{context['id']}/option", 100)]
+
+    def _pages(self, endpoint: str, url: str, size: int) -> list[dict[str, Any]]:
+        """Every ``values`` item of a PageBean list (``startAt``/``maxResults``, until ``isLast``)."""
+        client = self.connect()
+        rows: list[dict[str, Any]] = []
+        while True:
+            page = self._call(endpoint, lambda start=len(rows): client._session.get(
+                url, params={"startAt": start, "maxResults": size}).json())
+            values = page.get("values") or []
+            rows.extend(values)
+            if page.get("isLast", True) or not values:
+                return rows
+
     # -- writes ---------------------------------------------------------------------------------
 
     def edit(self, issue_id: str, body: dict[str, Any], *, idempotent: bool = True) -> None:

@@ -88,6 +88,24 @@ PRODUCT_AREA_OPTIONS = {area: str(10300 + i) for i, area in enumerate(PRODUCT_AR
 CHECKBOX_ON = "Yes"
 CHECKBOX_OPTIONS = {ESCALATION_FIELD: "10100", CUSTOMER_REQUEST_FIELD: "10101"}
 
+
+
+def select_options(field_id: str) -> dict[str, str] | None:
+    """value -> option id of a select or checkbox custom field; None for a field without options."""
+    if field_id == TEAM_FIELD:
+        return TEAM_OPTIONS
+    if field_id == PRODUCT_AREA_FIELD:
+        return PRODUCT_AREA_OPTIONS
+    if field_id in CHECKBOX_OPTIONS:
+        return {CHECKBOX_ON: CHECKBOX_OPTIONS[field_id]}
+    return None
+
+
+def context_id(field_id: str) -> str:
+    """The id of a custom field's one (global) context."""
+    return str(10000 + int(field_id.split("_")[1]))
+
+
 # request type name -> id (JSM portal request types of service desk 1)
 REQUEST_TYPES = {"Technical support": "10", "Billing question": "11"}
 

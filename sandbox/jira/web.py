@@ -23,7 +23,7 @@ from sandbox.jira.jql import JqlError
 
 UNAUTHORIZED_TEXT = b"Client must be authenticated to access this resource."
 ISSUE_MISSING = "Issue does not exist or you do not have permission to see it."
-_STATUS_TEXT = {429: "Rate limit exceeded.", 500: "Internal server error", 502: "Bad Gateway",
+_STATUS_TEXT = {403: "You do not have permission to perform this operation.", 429: "Rate limit exceeded.", 500: "Internal server error", 502: "Bad Gateway",
                 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 

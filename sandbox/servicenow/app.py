@@ -26,6 +26,7 @@ from sandbox.servicenow.store import ServiceNowStore
 
 _ERRORS = {
     401: ("User Not Authenticated", "Required to provide Auth information"),
+    403: ("User Not Authorized", "Not authorized to read or write this record"),
     # shared/reference/payloads/servicenow/error_429_rate_limit_doc_example.json
     429: ("Rate limit exceeded", "Rate limit of 100 requests per hour for Table API exceeded"),
     500: ("Internal server error", "An unexpected error occurred while processing the request"),
