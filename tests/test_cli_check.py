@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,9 @@ def test_every_system_connects_and_the_shipped_mapping_matches(sandbox, fresh_lo
     assert {r["system"] for r in requests} == {"zendesk", "servicenow", "jira", "salesforce"}
     # read calls only; the one POST is Salesforce's SOAP login
     assert [(r["system"], r["method"]) for r in requests if r["method"] != "GET"] == [("salesforce", "POST")]
-    assert len(requests) <= 12, requests  # a few calls per system, no per-ticket reads
+    calls = Counter(r["system"] for r in requests)  # a few per system, none per ticket
+    assert (calls["zendesk"], calls["servicenow"], calls["salesforce"]) == (3, 3, 2), calls
+    assert calls["jira"] <= 7, calls  # myself, field, team and product-area contexts and options (+ connect)
 
 
 def test_a_group_the_helpdesk_lacks_and_a_wrong_integration_user_are_named_with_their_keys(sandbox, mapping_copy):
@@ -135,3 +138,11 @@ def test_without_the_admin_permission_the_team_options_are_not_checked_and_that_
     assert "jira: ok" in result.output
     assert "not checked: the options of customfield_10050 (fields.team.field): listing them needs the Administer " \
            "Jira permission" in result.output  # fmt: skip
+
+
+def test_a_servicenow_column_the_incident_table_lacks_is_reported(sandbox, mapping_copy):
+    edit(mapping_copy / "servicenow.yaml", "field: u_escalation_flag", "field: u_escalation_flg")
+    result = runner.invoke(app, ["check", "--system", "servicenow", "--mapping-dir", str(mapping_copy)])
+    assert result.exit_code == 1, result.output
+    assert re.search(r"mapping/servicenow\.yaml:\d+: fields\.escalation_flag\.field: incident has no column "
+                     r"u_escalation_flg", result.output), result.output

@@ -1,7 +1,8 @@
 """``deskbridge check`` for ServiceNow: who the credentials are, and whether the mapped groups exist.
 
-Two Table API reads: the API user's ``sys_user`` record, and the mapping's
-groups in ``sys_user_group`` by sys_id. The API user must be the mapping's
+Three Table API reads: the API user's ``sys_user`` record, the mapping's
+groups in ``sys_user_group`` by sys_id, and one incident with every mapped
+column (the Table API leaves out columns it does not have). The API user must be the mapping's
 ``integration_user``: its ``user_name`` is what journal entries and audits
 carry, and deskbridge recognises its own writes (echoes) by it.
 """
@@ -38,5 +39,27 @@ def check_setup(api: ServiceNowApi, mapping: ServiceNowMapping) -> SetupCheck:
     for native, logical in wanted_groups.items():
         if native not in present:
             problems.append(SetupProblem(f"ServiceNow has no sys_user_group {native}", FILE, ("groups", logical)))
+    column_problems, not_checked = _column_problems(api, mapping)
     identity = f"{me.get('name') or '?'} (user_name {username}, sys_id {me.get('sys_id') or '?'})"
-    return SetupCheck(identity=identity, problems=tuple(problems))
+    return SetupCheck(identity=identity, problems=tuple(problems + column_problems), not_checked=not_checked)
+
+
+def _mapped_columns(mapping: ServiceNowMapping) -> list[tuple[tuple[str, ...], str]]:
+    fields = mapping.fields
+    named = [(("fields", name, "field"), getattr(fields, name)) for name in (
+        "product_area", "escalation_flag", "customer_escalation_request", "salesforce_account_id")]
+    columns = [(key, str(f.field)) for key, f in named if f is not None]
+    return columns + [(("fields", "extra", name), str(column)) for name, column in fields.extra.items()]
+
+
+def _column_problems(api: ServiceNowApi, mapping: ServiceNowMapping) -> tuple[list[SetupProblem], tuple[str, ...]]:
+    """Read one incident asking for every mapped column: the Table API leaves out the ones it does not have
+    (or that the API user may not read), so what is missing from the answer is the problem."""
+    columns = _mapped_columns(mapping)
+    rows, _ = api.list_rows("incident", "ORDERBYDESCsys_updated_on", columns=["sys_id", *(c for _, c in columns)],
+                            limit=1)  # fmt: skip
+    if not rows:
+        return [], ("the mapped incident columns: no incident is readable yet",)
+    present = set(rows[0])
+    return [SetupProblem(f"incident has no column {column}, or the API user may not read it", FILE, key)
+            for key, column in columns if column not in present], ()
