@@ -33,6 +33,7 @@ from core.yamlconf import format_loc, read_yaml
 from flows.wiring import build_accounts, build_connector
 
 SYSTEMS = ("zendesk", "servicenow", "jira", "salesforce")
+CHECK_MAX_WAIT_SECONDS = 10.0  # the most one check call waits on retries (a sync allows more)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ def check(
     if unknown:
         raise typer.BadParameter(f"{', '.join(unknown)}: not one of {', '.join(SYSTEMS)}", param_hint="--system")
     settings = load_settings()
+    # Interactive: give up on an unreachable or throttling system sooner than a sync would.
+    settings = settings.model_copy(update={"retry_max_wait_seconds": min(settings.retry_max_wait_seconds,
+                                                                         CHECK_MAX_WAIT_SECONDS)})
     directory = mapping_dir or settings.mapping_dir
     root = display_root(directory)
     try:

@@ -146,3 +146,11 @@ def test_a_servicenow_column_the_incident_table_lacks_is_reported(sandbox, mappi
     assert result.exit_code == 1, result.output
     assert re.search(r"mapping/servicenow\.yaml:\d+: fields\.escalation_flag\.field: incident has no column "
                      r"u_escalation_flg", result.output), result.output
+
+
+def test_a_throttling_system_fails_the_check_within_its_short_retry_budget(sandbox, clean_faults):
+    clean_faults.add_fault("429", system="zendesk", retry_after=4, count=10)
+    result = runner.invoke(app, ["check", "--system", "zendesk", "--mapping-dir", str(MAPPING)])
+    assert result.exit_code == 1, result.output
+    assert "zendesk: FAILED" in result.output and "GET /api/v2/users/me.json" in result.output
+    assert "(budget 10s," in result.output  # not the sync's 60 s: the check gives up sooner
