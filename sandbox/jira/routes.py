@@ -261,9 +261,9 @@ async def request_sla(emu, request: Request) -> Response:
 
 
 def _page_bean(values: list, request: Request, default_size: int) -> JSONResponse:
-    """Jira's PageBean: ``startAt``/``maxResults`` in, ``values`` with ``total`` and ``isLast`` out."""
-    start = int_param(request.query_params.get("startAt"), "startAt", 0)
-    size = int_param(request.query_params.get("maxResults"), "maxResults", default_size)
+    """Jira's PageBean: ``startAt``/``maxResults`` (at most ``default_size``) in, ``values``, ``total``, ``isLast`` out."""
+    start = max(0, int_param(request.query_params.get("startAt"), "startAt", 0))
+    size = max(1, min(default_size, int_param(request.query_params.get("maxResults"), "maxResults", default_size)))
     page = values[start:start + size]
     return JSONResponse({"maxResults": size, "startAt": start, "total": len(values),
                          "isLast": start + size >= len(values), "values": page})
