@@ -158,16 +158,23 @@ def _evaluate(ctx: SyncContext, ticket: Ticket, account: Account | None, prior: 
 
 
 def _plan_with_full_history(ctx: SyncContext, writers: list[Evaluated], now: datetime) -> None:
-    """Re-read the escalating tickets in bulk with every comment (for the note), then plan their writes.
+    """Read the whole life of the escalating tickets whose history is partial (for the note), then plan.
 
-    The plan must rest on what a person sees now: the decision is made again on
-    the full read, and a person's reassignment since the pull is kept.
+    Tickets whose history is complete are planned as pulled: no read is spent
+    on finding out whether a person changed them in the seconds since, because
+    every connector's write checks the concurrency token it was planned on and
+    answers ``conflict`` if so, and ``push_batch`` then re-reads, decides again
+    and keeps the person's reassignment. The tickets read here are decided
+    again on the full read, keeping a reassignment made since the pull.
     """
-    fresh, _quarantined = reread(ctx, [e.ticket for e in writers])
+    partial = [e.ticket for e in writers if e.ticket.history_since is not None]
+    fresh, _quarantined = reread(ctx, partial) if partial else ([], [])
     by_id = {t.id: t for t in fresh}
     for item in writers:
+        current = by_id.get(item.ticket.id)
+        if current is None:  # complete already, or unreadable now: planned as pulled (the write checks it)
+            continue
         # Decide again on the full read: it may hold replies the pull lacked, or a person's newer edit.
-        current = by_id.get(item.ticket.id, item.ticket)
         decision = evaluate(current, item.account, ctx.policy, now, item.prior)
         if current.concurrency_token != item.ticket.concurrency_token:
             decision = _respecting_people(decision, item.prior, current, item.ticket)

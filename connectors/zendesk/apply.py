@@ -47,8 +47,8 @@ class KnownTickets:
     """The native priority each ticket had at a given ``updated_at``, from the connector's own reads.
 
     Only the latest ``limit`` tickets: the flow plans right after reading (a page, then the
-    re-read of its writers), so older entries are not asked for, and a first sync of a
-    large backlog would otherwise keep one entry per ticket.
+    full reads of writers whose history is partial), so older entries are not asked for, and
+    a first sync of a large backlog would otherwise keep one entry per ticket.
     """
 
     def __init__(self, limit: int = 10_000):
