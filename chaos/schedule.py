@@ -32,10 +32,13 @@ TICKET_PATHS = {
 KILL_POINTS = {
     "zendesk": (
         ("after the first pull page", "GET", r"/incremental/", (1, 1), 0.0, None),
-        ("during the re-reads of the escalating tickets", "GET", r"/tickets/show_many", (1, 2), 0.0, None),
+        ("during the full reads of escalating tickets (partial histories, conflicts)", "GET", r"/tickets/show_many",
+         (1, 2), 0.0, None),
         ("right after the bulk update was answered", "PUT", r"update_many", (1, 1), 0.0, None),
-        ("with the bulk update in flight (outbox committed, answer not seen)", "GET", r"/tickets/show_many", (1, 1),
-         1.2, ("PUT", r"update_many")),
+        # The last pull request before the writes is the event window's page: the update follows within a
+        # second (evaluation and the outbox commit), and is held, so the kill 1.2 s later lands inside it.
+        ("with the bulk update in flight (outbox committed, answer not seen)", "GET", r"/incremental/ticket_events",
+         (1, 1), 1.2, ("PUT", r"update_many")),
     ),
     "servicenow": (
         ("after the first pull page", "GET", r"/table/incident", (1, 1), 0.0, None),
