@@ -60,18 +60,22 @@ def located(problem: SetupProblem | str, directory: Path, root: str) -> str:
     return str(source.problem(problem.key, problem.message))
 
 
-def check_system(name: str, mappings: Mappings, settings: Settings, *, required: bool) -> Outcome:
-    """Build the system's connector from the environment and run its check; never raises for the system's faults."""
+def check_system(name: str, mappings: Mappings, settings: Settings, *, required: bool,
+                 block: str | None = None) -> Outcome:
+    """Build the system's connector (credentials from ``block``, else the environment) and run its check.
+
+    Never raises for the system's faults: they become the outcome.
+    """
     try:
-        source = build_accounts(mappings, settings) if name == "salesforce" else \
-            build_connector(System(name), mappings, settings)  # fmt: skip
+        source = build_accounts(mappings, settings, block) if name == "salesforce" else \
+            build_connector(System(name), mappings, settings, block)  # fmt: skip
     except ConfigError as exc:
         unset = all(p.message == "is not set" for p in exc.problems)
         if unset and not required:
             names = ", ".join(p.key for p in exc.problems)
             return Outcome(name, "skipped", f"not configured ({names} not set)")
         return Outcome(name, "FAILED", "credentials are incomplete", tuple(str(p) for p in exc.problems))
-    except DeskbridgeError as exc:
+    except (DeskbridgeError, ValueError) as exc:  # ValueError: Prefect has no block of that name
         return Outcome(name, "FAILED", str(exc))
     try:
         result: SetupCheck = source.check_setup()
@@ -90,11 +94,14 @@ def check(
                                                                       + ", ".join(SYSTEMS) + ".")] = None,
     mapping_dir: Annotated[Path | None, typer.Option("--mapping-dir", help="Directory with the mapping files "
                                                      "(default: DESKBRIDGE_MAPPING_DIR or ./mapping).")] = None,
+    block: Annotated[list[str] | None, typer.Option("--block", help="SYSTEM=NAME: take that system's credentials "
+                                                    "from the Prefect block NAME (repeatable).")] = None,
 ) -> None:
     """Connect to each system with its credentials and check the mapping against it (read calls only)."""
     unknown = [s for s in system or () if s not in SYSTEMS]
     if unknown:
         raise typer.BadParameter(f"{', '.join(unknown)}: not one of {', '.join(SYSTEMS)}", param_hint="--system")
+    blocks = _blocks(block or [])
     settings = load_settings()
     # Interactive: give up on an unreachable or throttling system sooner than a sync would.
     settings = settings.model_copy(update={"retry_max_wait_seconds": min(settings.retry_max_wait_seconds,
@@ -109,7 +116,8 @@ def check(
         typer.echo("The mapping is not valid (see `deskbridge validate`); nothing was checked against the systems.")
         raise typer.Exit(1) from None
     console = Console(highlight=False)
-    outcomes = [check_system(name, mappings, settings, required=bool(system)) for name in system or SYSTEMS]
+    outcomes = [check_system(name, mappings, settings, required=bool(system) or name in blocks, block=blocks.get(name))
+                for name in system or SYSTEMS]
     colours = {"ok": "green", "FAILED": "red", "skipped": "yellow"}
     for outcome in outcomes:
         mark = f"[{colours[outcome.status]}]{outcome.status}[/{colours[outcome.status]}]"
@@ -125,3 +133,15 @@ def check(
     if all(o.status == "skipped" for o in outcomes):
         console.print("No system is configured: set the DESKBRIDGE_* credentials (README, Configuration).")
         raise typer.Exit(1)
+
+
+def _blocks(pairs: list[str]) -> dict[str, str]:
+    """``--block zendesk=prod-zendesk`` options as system -> block name."""
+    blocks = {}
+    for pair in pairs:
+        name, sep, block = pair.partition("=")
+        if not sep or name not in SYSTEMS or not block:
+            raise typer.BadParameter(f"{pair!r}: expected SYSTEM=NAME with SYSTEM one of {', '.join(SYSTEMS)}",
+                                     param_hint="--block")
+        blocks[name] = block
+    return blocks
