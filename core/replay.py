@@ -53,7 +53,7 @@ from core.replay_models import (
     TicketReplay,
     WouldEscalate,
 )
-from core.replay_snapshot import change_instants, ticket_as_of
+from core.replay_snapshot import Snapshots, change_instants
 from core.rules import evaluate
 
 MAX_EVALUATIONS_PER_TICKET = 400
@@ -120,6 +120,7 @@ def replay_ticket(
 ) -> TicketReplay:
     """One ticket under one policy: every would-be escalation in the window, and its first breach."""
     ticket, account = item.ticket, item.account
+    snapshots = Snapshots(ticket, strip)
     planned, index, scheduled = _instants(item, until), 0, None
     state, done, truncated = EscalationState(), set(), False
     decisions: list[Decision] = []
@@ -134,12 +135,12 @@ def replay_ticket(
             break
         at = min(upcoming)
         done.add(at)
-        decision = evaluate(ticket_as_of(ticket, at, strip), account, policy, at, state)
+        decision = evaluate(snapshots.at(at), account, policy, at, state)
         state = decision.new_state
         scheduled = decision.next_check_at if decision.next_check_at and decision.next_check_at > at else None
         if decision.mode != "none" and at >= since:
             decisions.append(decision)
-    final = evaluate(ticket_as_of(ticket, until, strip), account, policy, until, state)
+    final = evaluate(snapshots.at(until), account, policy, until, state)
     breaches = [c.breached_at for c in final.inputs.sla if c.breached and c.breached_at is not None]
     first_breach = min(breaches, default=None)
     return TicketReplay(

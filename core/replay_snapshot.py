@@ -17,6 +17,7 @@ snapshot only). docs/metrics.md lists these limits.
 
 from __future__ import annotations
 
+import bisect
 from datetime import datetime
 
 from core.model import EventKind, HistoryEvent, Priority, Status, Ticket
@@ -63,6 +64,29 @@ def ticket_as_of(ticket: Ticket, at: datetime, deskbridge_tags: frozenset[str] =
         "updated_at": max(stamps),
         "native_slas": (),
     })  # fmt: skip
+
+
+class Snapshots:
+    """``ticket_as_of`` for one ticket at many instants, rebuilt only where something happened in between.
+
+    The rebuilt ticket changes only at the instants its comments, history
+    events, solution and first reply carry, so between two of them it is the
+    same object: a replay's time-only re-checks reuse it.
+    """
+
+    def __init__(self, ticket: Ticket, deskbridge_tags: frozenset[str] = frozenset()):
+        self._ticket, self._strip = ticket, deskbridge_tags
+        points = {c.created_at for c in ticket.comments} | {e.at for e in ticket.history}
+        points.update(t for t in (ticket.solved_at, ticket.first_agent_reply_at) if t is not None)
+        self._points = sorted(points)
+        self._key: int | None = None
+        self._snapshot: Ticket | None = None
+
+    def at(self, at: datetime) -> Ticket:
+        key = bisect.bisect_right(self._points, at)  # how many of those instants lie at or before ``at``
+        if key != self._key or self._snapshot is None:
+            self._key, self._snapshot = key, ticket_as_of(self._ticket, at, self._strip)
+        return self._snapshot
 
 
 def change_instants(ticket: Ticket) -> list[datetime]:

@@ -20,7 +20,7 @@ from core.model import EventKind, HistoryEvent, Role, Status, System
 from core.replay import deskbridge_tags, replay_ticket, run_replay, watched_from
 from core.replay_load import load_replay_inputs
 from core.replay_models import ReplayInput
-from core.replay_snapshot import ticket_as_of, value_at
+from core.replay_snapshot import Snapshots, ticket_as_of, value_at
 from core.store import DecisionRecord, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +105,19 @@ def test_ticket_as_of_keeps_the_past_and_drops_deskbridge(in_force):
     assert early.first_agent_reply_at is None and early.updated_at == T0
     late = ticket_as_of(stored, at(95), strip)
     assert [c.id for c in late.comments] == ["c1", "c2"]
+
+
+def test_snapshots_rebuild_only_where_something_happened_and_equal_ticket_as_of(in_force):
+    strip = deskbridge_tags(in_force)
+    for stored in (slow_ticket(), quick_ticket(), outage_ticket()):
+        snapshots = Snapshots(stored, strip)
+        for minute in range(0, 121, 3):
+            now = at(minute)
+            assert snapshots.at(now) == ticket_as_of(stored, now, strip), (stored.key, minute)
+    # slow_ticket changes at +31 (deskbridge's echo: stripped, yet an instant) and +90: three versions in two hours
+    snapshots = Snapshots(slow_ticket(), strip)
+    versions = [snapshots.at(at(m)) for m in range(0, 121)]  # kept alive, so no id is reused
+    assert len({id(v) for v in versions}) == 3
 
 
 def test_status_and_values_follow_the_dated_history():
