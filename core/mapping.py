@@ -104,6 +104,13 @@ class HelpdeskFields(Strict):
     # More fields to carry along by name in Ticket.custom_fields (name -> native field id).
     extra: dict[Name, NativeId] = {}
 
+    def named(self) -> dict[str, ValueField | FlagField | TextField]:
+        """The four fields above that the mapping sets, by their key (``product_area``, ...)."""
+        refs = {"product_area": self.product_area, "escalation_flag": self.escalation_flag,
+                "customer_escalation_request": self.customer_escalation_request,
+                "salesforce_account_id": self.salesforce_account_id}
+        return {name: ref for name, ref in refs.items() if ref is not None}
+
 
 # --- Zendesk ---------------------------------------------------------------
 

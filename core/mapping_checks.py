@@ -122,10 +122,7 @@ def _zendesk_ids(doc: LocatedYaml, mapping: ZendeskMapping) -> list[ConfigProble
     """Zendesk group and ticket field ids are numbers (360000001); text there is a typo, not an id."""
     f = mapping.fields
     refs = {("groups", name): native for name, native in mapping.groups.items()}
-    refs |= {("fields", name, "field"): ref.field for name, ref in (
-        ("product_area", f.product_area), ("escalation_flag", f.escalation_flag),
-        ("customer_escalation_request", f.customer_escalation_request),
-        ("salesforce_account_id", f.salesforce_account_id)) if ref is not None}
+    refs |= {("fields", name, "field"): ref.field for name, ref in f.named().items()}
     refs |= {("fields", "extra", name): native for name, native in f.extra.items()}
     return [doc.problem(loc, f"{native!r} is not a Zendesk id (digits, e.g. 360000001)")
             for loc, native in refs.items() if not native.isdigit()]

@@ -29,11 +29,10 @@ def mapped_fields(mapping: JiraMapping) -> Iterator[tuple[Key, str]]:
     """(mapping key, field id) for every field the mapping names."""
     fields = mapping.fields
     yield ("fields", "team", "field"), str(fields.team.field)
-    for name in ("request_type", "product_area", "escalation_flag", "customer_escalation_request",
-                 "salesforce_account_id"):
-        named = getattr(fields, name)
-        if named is not None:
-            yield ("fields", name, "field"), str(named.field)
+    if fields.request_type is not None:
+        yield ("fields", "request_type", "field"), str(fields.request_type.field)
+    for name, ref in fields.named().items():
+        yield ("fields", name, "field"), str(ref.field)
     for name, field_id in fields.extra.items():
         yield ("fields", "extra", name), str(field_id)
     for i, sla in enumerate(fields.slas):

@@ -46,9 +46,7 @@ def check_setup(api: ServiceNowApi, mapping: ServiceNowMapping) -> SetupCheck:
 
 def _mapped_columns(mapping: ServiceNowMapping) -> list[tuple[tuple[str, ...], str]]:
     fields = mapping.fields
-    named = [(("fields", name, "field"), getattr(fields, name)) for name in (
-        "product_area", "escalation_flag", "customer_escalation_request", "salesforce_account_id")]
-    columns = [(key, str(f.field)) for key, f in named if f is not None]
+    columns = [(("fields", name, "field"), str(f.field)) for name, f in fields.named().items()]
     return columns + [(("fields", "extra", name), str(column)) for name, column in fields.extra.items()]
 
 

@@ -169,12 +169,9 @@ def _comments(rec: Record, journal, people: People, r: Reader) -> list:
 
 def _custom_fields(rec: Record, mapping: ServiceNowMapping) -> dict[str, Any]:
     f = mapping.fields
-    named = {"product_area": f.product_area, "escalation_flag": f.escalation_flag,
-             "customer_escalation_request": f.customer_escalation_request,
-             "salesforce_account_id": f.salesforce_account_id}
     out: dict[str, Any] = {}
-    for name, ref in named.items():
-        value = rec.value(ref.field) if ref is not None else None
+    for name, ref in f.named().items():
+        value = rec.value(ref.field)
         if value is not None:
             out[name] = value
     for name, column in f.extra.items():

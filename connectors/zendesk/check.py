@@ -38,9 +38,8 @@ def _field_problems(mapping: ZendeskMapping, ticket_fields: list[dict]) -> list[
     """Every mapped ticket field exists and is active; every mapped drop-down value is one of its options."""
     by_id = {str(f.get("id")): f for f in ticket_fields}
     fields = mapping.fields
-    named = [(name, getattr(fields, name)) for name in ("product_area", "escalation_flag",
-                                                          "customer_escalation_request", "salesforce_account_id")]
-    wanted = [(("fields", name, "field"), str(f.field), getattr(f, "values", None)) for name, f in named if f]
+    wanted = [(("fields", name, "field"), str(f.field), getattr(f, "values", None))
+              for name, f in fields.named().items()]
     wanted += [(("fields", "extra", name), str(field_id), None) for name, field_id in fields.extra.items()]
     problems = []
     for key, field_id, values in wanted:

@@ -200,12 +200,9 @@ def _custom_fields(r: Reader, mapping: ZendeskMapping, value: Any) -> dict[str, 
         elif entry is not None:
             raise r.error(f"custom_fields[{index}]", "expected an object with id and value")
     f = mapping.fields
-    named = {"product_area": f.product_area, "escalation_flag": f.escalation_flag,
-             "customer_escalation_request": f.customer_escalation_request,
-             "salesforce_account_id": f.salesforce_account_id}
     out: dict[str, Any] = {}
-    for name, ref in named.items():
-        if ref is not None and by_id.get(ref.field) not in (None, ""):
+    for name, ref in f.named().items():
+        if by_id.get(ref.field) not in (None, ""):
             out[name] = storable_value(by_id[ref.field])
     for name, field_id in f.extra.items():
         if field_id in by_id:
