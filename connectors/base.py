@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 from connectors.calls import CallCounter
 from core.actions import WritePlan, WriteResult
 from core.errors import APIError, ConflictError, FatalAPIError, RetriableAPIError
+from core.mapping_parts import IntegrationUser
 from core.model import Account, Quarantined, System, Ticket
 
 
@@ -52,6 +53,31 @@ class SetupCheck:
     identity: str
     problems: tuple[SetupProblem, ...] = ()
     not_checked: tuple[str, ...] = ()  # what could not be checked, and why (a missing permission)
+
+
+NOT_ECHOES = "deskbridge's own writes would not be recognised as echoes"
+
+
+def integration_user_problems(file: str, wanted: IntegrationUser, *, email: str | None = None,
+                              login: str | None = None, user_id: str | None = None,
+                              id_name: str = "user") -> list[SetupProblem]:
+    """Each ``integration_user`` key that names someone other than the credentials' own user.
+
+    Only what the system told about that user is compared (``None``: not known);
+    ``email=""`` means the system hides it, and the id is then the way to name it.
+    """
+    problems = []
+    if wanted.email and email is not None and wanted.email.casefold() != email.casefold():
+        shown = repr(email) if email else f"a user whose e-mail is hidden (give integration_user.id, the {id_name})"
+        problems.append(SetupProblem(f"is {wanted.email!r}, but the credentials are {shown}: {NOT_ECHOES}",
+                                     file, ("integration_user", "email")))
+    if wanted.login and login is not None and wanted.login != login:
+        problems.append(SetupProblem(f"is {wanted.login!r}, but the credentials are {login!r}: {NOT_ECHOES}",
+                                     file, ("integration_user", "login")))
+    if wanted.id and user_id is not None and str(wanted.id) != user_id:
+        problems.append(SetupProblem(f"is {wanted.id!r}, but the credentials are {id_name} {user_id!r}: {NOT_ECHOES}",
+                                     file, ("integration_user", "id")))
+    return problems
 
 
 @runtime_checkable

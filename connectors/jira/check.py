@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from connectors.base import SetupCheck, SetupProblem
+from connectors.base import SetupCheck, SetupProblem, integration_user_problems
 from connectors.jira.client import JiraClient
 from core.errors import FatalAPIError
 from core.mapping import JiraMapping
 
 FILE = "jira.yaml"
-NOT_ECHOES = "deskbridge's own writes would not be recognised as echoes"
 Key = tuple[str | int, ...]
 
 
@@ -41,16 +40,10 @@ def mapped_fields(mapping: JiraMapping) -> Iterator[tuple[Key, str]]:
 
 def check_setup(client: JiraClient, mapping: JiraMapping) -> SetupCheck:
     me = client.myself()
-    problems = []
-    wanted = mapping.integration_user
     email = str(me.get("emailAddress") or "")
-    if wanted.email and wanted.email.casefold() != email.casefold():
-        shown = repr(email) if email else "a user whose e-mail is hidden (give integration_user.id, the accountId)"
-        problems.append(SetupProblem(f"is {wanted.email!r}, but the credentials are {shown}: {NOT_ECHOES}",
-                                     FILE, ("integration_user", "email")))
-    if wanted.id and str(wanted.id) != str(me.get("accountId")):
-        problems.append(SetupProblem(f"is {wanted.id!r}, but the credentials are accountId {me.get('accountId')!r}: "
-                                     f"{NOT_ECHOES}", FILE, ("integration_user", "id")))
+    account_id = me.get("accountId")
+    problems = integration_user_problems(FILE, mapping.integration_user, email=email, id_name="accountId",
+                                         user_id=None if account_id is None else str(account_id))
     site_fields = {str(f.get("id")) for f in client.fields()}
     for key, field_id in mapped_fields(mapping):
         if field_id not in site_fields:

@@ -9,12 +9,11 @@ carry, and deskbridge recognises its own writes (echoes) by it.
 
 from __future__ import annotations
 
-from connectors.base import SetupCheck, SetupProblem
+from connectors.base import SetupCheck, SetupProblem, integration_user_problems
 from connectors.servicenow.client import ServiceNowApi
 from core.mapping import ServiceNowMapping
 
 FILE = "servicenow.yaml"
-NOT_ECHOES = "deskbridge's own writes would not be recognised as echoes"
 
 
 def check_setup(api: ServiceNowApi, mapping: ServiceNowMapping) -> SetupCheck:
@@ -25,13 +24,8 @@ def check_setup(api: ServiceNowApi, mapping: ServiceNowMapping) -> SetupCheck:
     if not users:
         problems.append(SetupProblem(f"no sys_user has user_name {username!r}: the API user needs read access to "
                                      f"its own sys_user record"))
-    wanted = mapping.integration_user
-    if wanted.login and wanted.login != username:
-        problems.append(SetupProblem(f"is {wanted.login!r}, but the credentials are {username!r}: {NOT_ECHOES}",
-                                     FILE, ("integration_user", "login")))
-    if wanted.id and me and str(wanted.id) != me.get("sys_id"):
-        problems.append(SetupProblem(f"is {wanted.id!r}, but the credentials are sys_user {me.get('sys_id')!r}: "
-                                     f"{NOT_ECHOES}", FILE, ("integration_user", "id")))
+    problems += integration_user_problems(FILE, mapping.integration_user, login=username,
+                                          user_id=me.get("sys_id"), id_name="sys_user")
     wanted_groups = {str(native): logical for logical, native in mapping.groups.items()}
     found, _ = api.list_rows("sys_user_group", "sys_idIN" + ",".join(wanted_groups), columns=["sys_id", "name"],
                              limit=max(1, len(wanted_groups)))  # fmt: skip

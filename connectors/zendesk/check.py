@@ -12,13 +12,12 @@ options.
 
 from __future__ import annotations
 
-from connectors.base import SetupCheck, SetupProblem
+from connectors.base import SetupCheck, SetupProblem, integration_user_problems
 from connectors.zendesk.client import ZendeskClient
 from core.mapping import ZendeskMapping
 
 FILE = "zendesk.yaml"
 WRITING_ROLES = ("agent", "admin")
-NOT_ECHOES = "deskbridge's own writes would not be recognised as echoes"
 
 
 def check_setup(client: ZendeskClient, mapping: ZendeskMapping) -> SetupCheck:
@@ -66,12 +65,6 @@ def _identity_problems(me: dict, mapping: ZendeskMapping) -> list[SetupProblem]:
     elif me.get("role") not in WRITING_ROLES:
         problems.append(SetupProblem(f"the API user's role is {me.get('role')!r}: deskbridge writes internal "
                                      f"notes and reassigns tickets, which needs an agent or admin"))
-    wanted = mapping.integration_user
-    email = str(me.get("email") or "")
-    if wanted.email and wanted.email.casefold() != email.casefold():
-        problems.append(SetupProblem(f"is {wanted.email!r}, but the credentials are {email!r}: {NOT_ECHOES}",
-                                     FILE, ("integration_user", "email")))
-    if wanted.id and str(wanted.id) != str(me.get("id")):
-        problems.append(SetupProblem(f"is {wanted.id!r}, but the credentials are user {me.get('id')!r}: {NOT_ECHOES}",
-                                     FILE, ("integration_user", "id")))
-    return problems
+    user_id = me.get("id")
+    return problems + integration_user_problems(FILE, mapping.integration_user, email=str(me.get("email") or ""),
+                                                user_id=None if user_id is None else str(user_id))
