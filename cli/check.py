@@ -29,7 +29,7 @@ from core.config import Mappings, load_mappings
 from core.errors import ConfigError, DeskbridgeError
 from core.model import System
 from core.settings import Settings, load_settings
-from core.yamlconf import format_loc, read_yaml
+from core.yamlconf import LocatedYaml, format_loc, read_yaml
 from flows.wiring import build_accounts, build_connector
 
 SYSTEMS = ("zendesk", "servicenow", "jira", "salesforce")
@@ -43,21 +43,33 @@ class Outcome:
     system: str
     status: str  # ok | FAILED | skipped
     summary: str
-    problems: tuple[SetupProblem | str, ...] = ()
+    problems: tuple[SetupProblem, ...] = ()
     not_checked: tuple[str, ...] = ()
 
 
-def located(problem: SetupProblem | str, directory: Path, root: str) -> str:
-    """``file:line: key: message`` for a problem about a mapping key, as ``deskbridge validate`` prints them."""
-    if isinstance(problem, str):
-        return problem
-    if problem.file is None:
-        return problem.message
-    try:
-        source = read_yaml(directory / problem.file, display_name=f"{root}/{problem.file}")
-    except ConfigError:  # the file was valid a moment ago; say what we can
-        return f"{root}/{problem.file}: {format_loc(problem.key)}: {problem.message}"
-    return str(source.problem(problem.key, problem.message))
+class MappingLines:
+    """``file:line: key: message`` for problems about mapping keys, as ``deskbridge validate`` prints them.
+
+    Each mapping file is read once, for the lines of its keys.
+    """
+
+    def __init__(self, directory: Path, root: str):
+        self._directory, self._root = directory, root
+        self._sources: dict[str, LocatedYaml | None] = {}
+
+    def __call__(self, problem: SetupProblem) -> str:
+        if problem.file is None:
+            return problem.message
+        if problem.file not in self._sources:
+            try:
+                self._sources[problem.file] = read_yaml(self._directory / problem.file,
+                                                        display_name=f"{self._root}/{problem.file}")
+            except ConfigError:  # the file was valid a moment ago; say what we can
+                self._sources[problem.file] = None
+        source = self._sources[problem.file]
+        if source is None:
+            return f"{self._root}/{problem.file}: {format_loc(problem.key)}: {problem.message}"
+        return str(source.problem(problem.key, problem.message))
 
 
 def check_system(name: str, mappings: Mappings, settings: Settings, *, required: bool,
@@ -74,7 +86,8 @@ def check_system(name: str, mappings: Mappings, settings: Settings, *, required:
         if unset and not required:
             names = ", ".join(p.key for p in exc.problems)
             return Outcome(name, "skipped", f"not configured ({names} not set)")
-        return Outcome(name, "FAILED", "credentials are incomplete", tuple(str(p) for p in exc.problems))
+        return Outcome(name, "FAILED", "credentials are incomplete",
+                       tuple(SetupProblem(str(p)) for p in exc.problems))
     except (DeskbridgeError, ValueError) as exc:  # ValueError: Prefect has no block of that name
         return Outcome(name, "FAILED", str(exc))
     try:
@@ -119,11 +132,12 @@ def check(
     outcomes = [check_system(name, mappings, settings, required=bool(system) or name in blocks, block=blocks.get(name))
                 for name in system or SYSTEMS]
     colours = {"ok": "green", "FAILED": "red", "skipped": "yellow"}
+    located = MappingLines(directory, root)
     for outcome in outcomes:
         mark = f"[{colours[outcome.status]}]{outcome.status}[/{colours[outcome.status]}]"
         console.print(f"{outcome.system}: {mark}: {outcome.summary}", soft_wrap=True)
         for problem in outcome.problems:
-            console.print(f"  - {located(problem, directory, root)}", soft_wrap=True)
+            console.print(f"  - {located(problem)}", soft_wrap=True)
         for what in outcome.not_checked:
             console.print(f"  not checked: {what}", soft_wrap=True)
     failed = [o.system for o in outcomes if o.status == "FAILED"]

@@ -93,15 +93,16 @@ def main() -> int:
 
 def _check_setup(console, mappings) -> bool:
     """``deskbridge check`` against the sandbox: credentials, integration user, groups and fields."""
-    from cli.check import SYSTEMS as CHECKED, check_system
+    from cli.check import SYSTEMS as CHECKED, MappingLines, check_system
     from core.settings import load_settings
 
     outcomes = [check_system(name, mappings, load_settings(), required=True) for name in CHECKED]
     console.print("check: " + ", ".join(f"{o.system} {o.status}" for o in outcomes)
                   + " (deskbridge check: credentials, integration user, mapped groups and fields)")
+    located = MappingLines(ROOT / "mapping", "mapping")
     for o in outcomes:
         if o.status != "ok":
-            console.print(f"  {o.system}: {o.summary}; {'; '.join(str(p) for p in o.problems)}", markup=False)
+            console.print(f"  {o.system}: {o.summary}; {'; '.join(located(p) for p in o.problems)}", markup=False)
     return all(o.status == "ok" for o in outcomes)
 
 
