@@ -32,12 +32,6 @@ def usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def _replay_chunk(
-    inputs: Sequence[ReplayInput], policy: Any, since: datetime, until: datetime, strip: frozenset[str]
-) -> list[TicketReplay]:
-    return replay_tickets(inputs, policy, since, until, strip)
-
-
 def pooled_replayer(jobs: int, in_process_below: int = IN_PROCESS_BELOW) -> TicketsReplayer:
     """A ``run_replay`` ``replay_all`` that uses ``jobs`` worker processes for large replays."""
 
@@ -52,7 +46,7 @@ def pooled_replayer(jobs: int, in_process_below: int = IN_PROCESS_BELOW) -> Tick
         results: list[list[TicketReplay] | None] = [None] * len(chunks)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context) as pool:
-            futures = {pool.submit(_replay_chunk, chunk, policy, since, until, strip): i
+            futures = {pool.submit(replay_tickets, chunk, policy, since, until, strip): i
                        for i, chunk in enumerate(chunks)}  # fmt: skip
             for future in as_completed(futures):
                 i = futures[future]

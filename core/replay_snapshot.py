@@ -79,12 +79,12 @@ class Snapshots:
         points = {c.created_at for c in ticket.comments} | {e.at for e in ticket.history}
         points.update(t for t in (ticket.solved_at, ticket.first_agent_reply_at) if t is not None)
         self._points = sorted(points)
-        self._key: int | None = None
-        self._snapshot: Ticket | None = None
+        self._key: int | None = None  # None until the first call: bisect always answers an int
+        self._snapshot = ticket
 
     def at(self, at: datetime) -> Ticket:
         key = bisect.bisect_right(self._points, at)  # how many of those instants lie at or before ``at``
-        if key != self._key or self._snapshot is None:
+        if key != self._key:
             self._key, self._snapshot = key, ticket_as_of(self._ticket, at, self._strip)
         return self._snapshot
 

@@ -168,7 +168,7 @@ def _plan_with_full_history(ctx: SyncContext, writers: list[Evaluated], now: dat
     again on the full read, keeping a reassignment made since the pull.
     """
     partial = [e.ticket for e in writers if e.ticket.history_since is not None]
-    fresh, _quarantined = reread(ctx, partial) if partial else ([], [])
+    fresh, _quarantined = reread(ctx, partial)  # no call when nothing is partial
     by_id = {t.id: t for t in fresh}
     for item in writers:
         current = by_id.get(item.ticket.id)

@@ -89,7 +89,6 @@ CHECKBOX_ON = "Yes"
 CHECKBOX_OPTIONS = {ESCALATION_FIELD: "10100", CUSTOMER_REQUEST_FIELD: "10101"}
 
 
-
 def select_options(field_id: str) -> dict[str, str] | None:
     """value -> option id of a select or checkbox custom field; None for a field without options."""
     if field_id == TEAM_FIELD:
