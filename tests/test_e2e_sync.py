@@ -145,10 +145,11 @@ def test_person_reassigning_and_tagging_during_the_push_is_respected(prefect_api
     mark = sandbox_admin.mark()
 
     def person():
-        # The bulk re-read of the escalating tickets comes right before the (held) bulk update.
+        # The event-window page is the pull's last request: the person acts after deskbridge read the ticket
+        # and before its (held) bulk update is served, so the update carries a stale stamp.
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if any("/tickets/show_many" in r["path"] for r in sandbox_admin.requests("zendesk", since=mark)):
+            if any("/incremental/ticket_events" in r["path"] for r in sandbox_admin.requests("zendesk", since=mark)):
                 break
             time.sleep(0.02)
         sandbox_admin.human("zendesk", ticket_id, "reassign", group="billing")
