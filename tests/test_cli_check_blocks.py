@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -15,12 +14,6 @@ pytestmark = pytest.mark.slow
 MAPPING = Path(__file__).resolve().parent.parent / "mapping"
 ENV = "DESKBRIDGE_SERVICENOW_"
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def prefect_api():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import threading
 import time
 
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 
 from core.markers import find_markers
 from core.model import System
@@ -20,13 +19,6 @@ from flows.sync import sync_helpdesk
 
 pytestmark = pytest.mark.slow
 SYSTEMS = ("zendesk", "servicenow", "jira")
-
-
-@pytest.fixture(scope="module")
-def prefect_api():
-    """Prefect's own test harness: a temporary API for the flow runs of this module."""
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture

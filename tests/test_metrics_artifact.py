@@ -9,19 +9,12 @@ import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-from prefect.testing.utilities import prefect_test_harness
 from test_metrics import END, POLICY_YAML, populate
 
 from core.metrics_tables import COLUMNS
 from core.policy import load_policy
 from core.store import Store
 from flows.metrics_artifact import artifact_key, publish_metrics_artifacts
-
-
-@pytest.fixture(scope="module")
-def harness():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture
@@ -37,7 +30,7 @@ def read_artifacts(key: str) -> list:
         return client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
 
 
-def test_published_from_inside_a_flow_run_and_read_back(harness, store_and_policy):
+def test_published_from_inside_a_flow_run_and_read_back(prefect_api, store_and_policy):
     store, policy = store_and_policy
 
     @flow
